@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP for both clouds: one ``requests.Session``, timeouts, TLS, retries, one error type.
+
+The retry policy is urllib3's ``Retry`` (backoff with jitter, ``Retry-After``
+honoured and capped). What may be retried depends on whether the request may be
+*replayed*:
+
+- replay-safe requests (GET, PATCH of field values, DELETE, token grants that
+  create nothing) are retried on 429, 502, 503, 504, on connection errors and on
+  read errors;
+- anything else (a POST that creates a voucher batch or a location) is retried
+  only when the server provably did not process it: a 429, or a connection that
+  never opened. Never after a 5xx or a read timeout: the object may exist, and
+  the modules converge by re-reading instead.
+
+The transport knows nothing about CT or cThings: each client passes a function
+that turns an error body into a sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any, Callable, Mapping
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+USER_AGENT = "ctcloud.cloud-ansible-collection/0.1.0"
+TRANSIENT_STATUSES = frozenset((429, 502, 503, 504))
+RETRY_ATTEMPTS = 8
+BACKOFF_FACTOR = 0.25
+BACKOFF_MAX = 10.0
+BACKOFF_JITTER = 0.25
+RETRY_AFTER_CAP = 60.0  # a server asking for more is treated as asking for a minute
+REPLAY_SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"))
+
+# describe_error(status, parsed_json_or_None, text) -> a sentence for the user
+ErrorDescriber = Callable[[int, Any, str], str]
+
+
+def _capped_retry_class():
+    # Defined lazily: urllib3 is importable only when requests is.
+    class CappedRetry(Retry):
+        def get_retry_after(self, response):
+            seconds = super().get_retry_after(response)
+            return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
+
+    class NoReplayRetry(CappedRetry):
+        """Retry only what the server did not process: 429 here, unopened connections in urllib3."""
+
+        def _is_method_retryable(self, method):
+            # urllib3 consults this before retrying a read error; an empty allowed_methods
+            # would mean "every method" there, so the answer is spelled out.
+            return False
+
+        def is_retry(self, method, status_code, has_retry_after=False):
+            return bool(self.total) and status_code == 429
+
+    return CappedRetry, NoReplayRetry
+
+
+def build_retry(replay_safe: bool):
+    capped, no_replay = _capped_retry_class()
+    common = {
+        "total": RETRY_ATTEMPTS,
+        "backoff_factor": BACKOFF_FACTOR,
+        "backoff_max": BACKOFF_MAX,
+        "backoff_jitter": BACKOFF_JITTER,
+        "respect_retry_after_header": True,
+        "raise_on_status": False,  # hand back the last response: its body names the problem
+        "raise_on_redirect": False,
+    }
+    if replay_safe:
+        return capped(status_forcelist=TRANSIENT_STATUSES, allowed_methods=None, **common)
+    return no_replay(status_forcelist=frozenset((429,)), **common)
+
+
+class Reply:
+    """A successful HTTP answer with its JSON body already parsed (``None`` when empty)."""
+
+    __slots__ = ("data", "headers", "status", "url")
+
+    def __init__(self, status: int, headers: Mapping[str, str], data: Any, url: str) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+        self.url = url
+
+
+def default_describe_error(status: int, data: Any, text: str) -> str:
+    if isinstance(data, dict):
+        for key in ("error_description", "message", "error"):
+            if isinstance(data.get(key), str) and data[key]:
+                return data[key]
+    return f"unexpected HTTP {status} reply"
+
+
+class Transport:
+    def __init__(
+        self,
+        timeout: float = 30.0,
+        validate_certs: bool = True,
+        describe_error: ErrorDescriber = default_describe_error,
+        pool_size: int = 10,
+    ) -> None:
+        if not HAS_REQUESTS:  # modules check earlier and report missing_required_lib
+            raise ApiError("the Python library 'requests' is required")
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.describe_error = describe_error
+        self.pool_size = pool_size
+        self.request_count = 0
+        self._sessions: dict[bool, Any] = {}
+
+    def _session(self, replay_safe: bool):
+        session = self._sessions.get(replay_safe)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept"] = "application/json"
+            session.verify = self.validate_certs
+            adapter = HTTPAdapter(max_retries=build_retry(replay_safe), pool_connections=4, pool_maxsize=self.pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._sessions[replay_safe] = session
+        return session
+
+    def close(self) -> None:
+        for session in self._sessions.values():
+            session.close()
+        self._sessions.clear()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        multipart: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        replay_safe: bool | None = None,
+        describe_error: ErrorDescriber | None = None,
+    ) -> Reply:
+        """Send one request (with the retry policy) and return its parsed 2xx reply, or raise ApiError."""
+        method = method.upper()
+        if replay_safe is None:
+            replay_safe = method in REPLAY_SAFE_METHODS
+        files = None
+        if multipart is not None:
+            files = {name: (None, value) for name, value in multipart.items()}
+        self.request_count += 1
+        try:
+            response = self._session(replay_safe).request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=form,
+                files=files,
+                headers=headers,
+                auth=auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise ApiError(
+                f"TLS certificate verification failed ({_innermost_reason(exc)}); fix the CA trust, or set validate_certs: false "
+                "for a test server only",
+                method,
+                url,
+            ) from None
+        except requests.exceptions.Timeout:
+            raise ApiError(f"no reply within the timeout of {self.timeout} seconds", method, url, retryable=True) from None
+        except requests.exceptions.RequestException as exc:
+            raise ApiError(f"connection failed: {_innermost_reason(exc)}", method, url, retryable=True) from None
+        return self._reply(method, url, response, describe_error or self.describe_error)
+
+    def _reply(self, method: str, url: str, response: Any, describe_error: ErrorDescriber) -> Reply:
+        status = response.status_code
+        text = response.text if response.content else ""
+        content_type = response.headers.get("Content-Type", "")
+        is_json = "json" in content_type.lower()
+        data = None
+        parse_error = None
+        if text.strip():
+            try:
+                data = json.loads(text)
+            except ValueError:
+                parse_error = "the reply is not valid JSON (truncated or not JSON)"
+        if 200 <= status < 300:
+            if text.strip() and not is_json:
+                raise ApiError("expected a JSON reply, got content type %r" % (content_type or "none"), method, url, status)
+            if parse_error:
+                raise ApiError(parse_error, method, url, status)
+            return Reply(status, response.headers, data, url)
+        if data is None:
+            message = f"{status} {response.reason or 'error'}"
+            if text.strip():
+                message += f" (a {content_type.split(';')[0] or 'non-JSON'} body of {len(text)} bytes, not JSON)"
+        else:
+            message = describe_error(status, data, text)
+        details = {"body": data} if isinstance(data, (dict, list)) else {}
+        raise ApiError(message, method, url, status, details=details, retryable=status in TRANSIENT_STATUSES)
+
+
+def _innermost_reason(exc: BaseException) -> str:
+    """The root cause of a requests/urllib3 error, without the pool and retry wrapping."""
+    seen = set()
+    current: Any = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        nested = getattr(current, "reason", None)
+        if isinstance(nested, BaseException):
+            current = nested
+            continue
+        if current.args and isinstance(current.args[0], BaseException):
+            current = current.args[0]
+            continue
+        break
+    text = str(current) or current.__class__.__name__
+    # urllib3 prefixes '<connection object at 0x...>: '; the address is noise to a user.
+    if ": " in text and text.startswith("<"):
+        text = text.split(": ", 1)[1]
+    return text

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+
+import pytest
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, default_path
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_store_file_is_0600_and_its_new_directory_0700(store_path):
+    store = TokenStore(store_path)
+    with store.transaction() as txn:
+        txn.put("k", {"access_token": "a"})
+    assert mode(store_path) == 0o600
+    assert mode(os.path.dirname(store_path)) == 0o700
+    assert store.read("k") == {"access_token": "a"}
+
+
+def test_store_stays_0600_under_a_permissive_umask(store_path):
+    old = os.umask(0)
+    try:
+        with TokenStore(store_path).transaction() as txn:
+            txn.put("k", {"v": 1})
+    finally:
+        os.umask(old)
+    assert mode(store_path) == 0o600
+    assert mode(os.path.dirname(store_path)) == 0o700
+
+
+def test_transaction_writes_only_when_something_changed(store_path):
+    store = TokenStore(store_path)
+    with store.transaction() as txn:
+        assert txn.get("missing") is None
+    assert not os.path.exists(store_path)
+
+
+def test_commit_inside_the_block_is_on_disk_before_the_lock_is_released(store_path):
+    store = TokenStore(store_path)
+    with store.transaction() as txn:
+        txn.put("k", {"v": 1})
+        txn.commit()
+        assert TokenStore(store_path).read("k") == {"v": 1}
+
+
+def test_entries_of_other_keys_survive_a_write(store_path):
+    store = TokenStore(store_path)
+    with store.transaction() as txn:
+        txn.put("a", {"v": 1})
+    with store.transaction() as txn:
+        txn.put("b", {"v": 2})
+    assert store.read("a") == {"v": 1} and store.read("b") == {"v": 2}
+
+
+def test_unreadable_store_is_reported_and_never_overwritten(store_path):
+    os.makedirs(os.path.dirname(store_path))
+    with open(store_path, "w") as handle:
+        handle.write('{"entries": {"k": {"refresh_token": "only-copy"')  # truncated by hand
+    store = TokenStore(store_path)
+    with pytest.raises(TokenStoreError, match="not valid JSON"), store.transaction() as txn:
+        txn.put("k", {"v": 1})
+    with open(store_path) as handle:
+        assert "only-copy" in handle.read()
+
+
+def test_concurrent_transactions_in_threads_lose_no_update(store_path):
+    store = TokenStore(store_path)
+
+    def bump():
+        for _ in range(20):
+            with store.transaction() as txn:
+                entry = txn.get("counter") or {"n": 0}
+                txn.put("counter", {"n": entry["n"] + 1})
+
+    threads = [threading.Thread(target=bump) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.read("counter") == {"n": 100}
+    with open(store_path) as handle:
+        assert json.load(handle)["version"] == 1
+
+
+def test_default_path_follows_env_then_xdg_then_home():
+    assert default_path({"CTCLOUD_TOKEN_STORE": "/x/t.json", "XDG_CACHE_HOME": "/c"}) == "/x/t.json"
+    assert default_path({"XDG_CACHE_HOME": "/c"}) == "/c/ctcloud/tokens.json"
+    assert default_path({}).endswith(os.path.join(".cache", "ctcloud", "tokens.json"))

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The retry policy and error reporting, against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
+from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import Scripted
+
+PATH = "/plain/thing"
+HTML = {"Content-Type": "text/html"}
+
+
+def url(fake):
+    return fake.base + PATH
+
+
+def test_retry_after_is_honoured_before_the_retry(fake):
+    fake.state.script("GET", PATH, Scripted(429, {"message": "slow down"}, {"Retry-After": "1"}), Scripted(200, {"ok": True}))
+    started = time.monotonic()
+    reply = Transport(timeout=5).request("GET", url(fake))
+    assert reply.data == {"ok": True}
+    assert fake.state.count("GET", PATH) == 2
+    assert time.monotonic() - started >= 0.95
+
+
+def test_get_is_retried_through_transient_5xx(fake):
+    fake.state.script("GET", PATH, Scripted(503), Scripted(502), Scripted(504), Scripted(200, {"ok": 1}))
+    assert Transport(timeout=5).request("GET", url(fake)).data == {"ok": 1}
+    assert fake.state.count("GET", PATH) == 4
+
+
+def test_post_is_never_resent_after_a_503(fake):
+    fake.state.script("POST", PATH, Scripted(503, {"message": "busy"}), Scripted(201, {"id": "1"}))
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=5).request("POST", url(fake), json_body={"location": {}})
+    assert caught.value.status == 503
+    assert fake.state.count("POST", PATH) == 1
+
+
+def test_post_is_never_resent_after_a_read_timeout(fake):
+    fake.state.script("POST", PATH, Scripted(201, {"id": "1"}, stall=1.5))
+    with pytest.raises(ApiError, match=r"no reply within the timeout of 0\.3 seconds") as caught:
+        Transport(timeout=0.3).request("POST", url(fake), json_body={"voucher": {}})
+    assert caught.value.status is None
+    time.sleep(1.6)  # a resend would have arrived by now
+    assert fake.state.count("POST", PATH) == 1
+
+
+def test_post_is_retried_after_a_429_because_nothing_was_processed(fake):
+    fake.state.script("POST", PATH, Scripted(429, None, {"Retry-After": "0"}), Scripted(201, {"id": "1"}))
+    assert Transport(timeout=5).request("POST", url(fake), json_body={}).data == {"id": "1"}
+    assert fake.state.count("POST", PATH) == 2
+
+
+def test_replay_safe_post_is_retried_after_a_503(fake):
+    fake.state.script("POST", PATH, Scripted(503), Scripted(200, {"access_token": "x"}))
+    assert Transport(timeout=5).request("POST", url(fake), form={"a": "b"}, replay_safe=True).data == {"access_token": "x"}
+    assert fake.state.count("POST", PATH) == 2
+
+
+def test_get_gives_up_after_bounded_attempts_with_the_last_status(fake):
+    fake.state.script("GET", PATH, Scripted(503, {"message": "down for maintenance"}))
+    with pytest.raises(ApiError, match="down for maintenance") as caught:
+        Transport(timeout=5).request("GET", url(fake))
+    assert caught.value.status == 503
+    assert fake.state.count("GET", PATH) == 9  # the first try and eight retries
+
+
+def test_retry_after_is_capped(fake, monkeypatch):
+    from ansible_collections.ctcloud.cloud.plugins.module_utils import transport
+
+    monkeypatch.setattr(transport, "RETRY_AFTER_CAP", 0.2)
+    fake.state.script("GET", PATH, Scripted(429, None, {"Retry-After": "3600"}), Scripted(200, {}))
+    started = time.monotonic()
+    Transport(timeout=5).request("GET", url(fake))
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        (Scripted(200, raw=b"<html><body>Bad gateway</body></html>", headers=HTML), "expected a JSON reply, got content type 'text/html'"),
+        (Scripted(200, raw=b'{"locations": [{"id": "1"', headers={"Content-Type": "application/json"}), "not valid JSON"),
+        (Scripted(500, raw=b"<html>Internal Server Error</html>", headers=HTML), "500 Internal Server Error (a text/html body of 34 bytes, not JSON)"),
+    ],
+)
+def test_malformed_replies_become_one_clear_error(fake, reply, expected):
+    fake.state.script("GET", PATH, reply)
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=5).request("GET", url(fake))
+    assert expected in caught.value.message
+    text = str(caught.value)
+    assert text.startswith(f"GET {url(fake)} failed (HTTP {reply.status})")
+
+
+def test_connection_refused_names_method_and_url_without_pool_noise():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed when the block ends: nothing listens there
+    target = f"http://127.0.0.1:{port}/x"
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=2).request("POST", target, json_body={})
+    text = str(caught.value)
+    assert text.startswith(f"POST {target} failed (no HTTP response): connection failed:")
+    assert "refused" in text.lower()
+    assert "HTTPConnectionPool" not in text
+
+
+def test_userinfo_in_a_url_is_never_shown(fake):
+    fake.state.script("GET", PATH, Scripted(404, {"message": "nope"}))
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=5).request("GET", fake.base.replace("http://", "http://user:pa55word@") + PATH)
+    assert "pa55word" not in str(caught.value)
+    assert "pa55word" not in repr(caught.value.to_failure())
