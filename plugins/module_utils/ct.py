@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The CT API client: Doorkeeper authorization-code flow with rotating refresh tokens,
+Bearer requests renewed on any 401, ``_links`` pagination, CT's three error shapes.
+
+Rotation (``docs/api-contract.md``): each refresh returns a new refresh token and
+the old one dies when the new access token is first used. So the new pair is
+committed to the token store, under its lock, before this process sends any
+request with the new access token.
+
+A user may give the same initial refresh token on every run (a CI secret) long
+after it was rotated away: each stored entry keeps the SHA-256 digests of every
+refresh token in its chain (its *lineage*), and a given token found there means
+"continue from the newest token of this chain".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any, Mapping
+from urllib.parse import quote, urlencode
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
+    StaticTokenProvider,
+    TokenProvider,
+    describe_oauth_error,
+    oauth_error_code,
+)
+from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, DEFAULT_WORKERS, collect_ct_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
+
+DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
+DEFAULT_AUTH_URL = "https://id.ctapp.io"
+DEFAULT_TOKEN_LIFETIME = 7200  # the seed's expires_in
+LINEAGE_LENGTH = 50
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def describe_ct_error(status: int, data: Any, text: str) -> str:
+    """CT answers ``{"errors": {field: [msg]}}``, ``{"errors": [msg]}`` or ``{"message": msg}``."""
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, dict) and errors:
+            return "; ".join(
+                "{} {}".format(field, ", ".join(str(m) for m in (messages if isinstance(messages, list) else [messages])))
+                for field, messages in errors.items()
+            )
+        if isinstance(errors, list) and errors:
+            return "; ".join(str(message) for message in errors)
+        if isinstance(data.get("message"), str) and data["message"]:
+            return data["message"]
+    return describe_oauth_error(status, data, text)
+
+
+def field_errors(error: ApiError) -> dict[str, list[str]]:
+    """The ``{"errors": {field: [msg]}}`` of a 422, or ``{}``."""
+    body = error.details.get("body") if error.details else None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return {}
+    return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}
+
+
+class CtAuth(TokenProvider):
+    kind = "ct"
+
+    def __init__(
+        self,
+        store: TokenStore,
+        transport: Transport,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str | None = None,
+    ) -> None:
+        super().__init__(store, auth_url.rstrip("/"), client_id)
+        self.transport = transport
+        self.client_secret = client_secret
+        self.refresh_token = refresh_token
+        self._seen = set()  # tokens this process handled, for redaction
+
+    @property
+    def token_url(self) -> str:
+        return self.auth_url + "/oauth/token"
+
+    def authorize_url(self, redirect_uri: str) -> str:
+        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri, "response_type": "code"})
+        return f"{self.auth_url}/oauth/authorize?{query}"
+
+    def secrets(self) -> list[str | None]:
+        return [self.client_secret, self.refresh_token, *sorted(self._seen)]
+
+    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
+        """The one-time browser step's code → tokens, stored. Returns the stored entry's public facts."""
+        with self.store.transaction() as txn:
+            # A code is single-use: never replayed, even after a 503 (replay_safe=False).
+            reply = self._grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}, replay_safe=False)
+            self._save(txn, reply, lineage=[])
+            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.path}
+
+    # -- TokenProvider -----------------------------------------------------
+
+    def _belongs(self, entry: dict[str, Any]) -> bool:
+        # Without a given refresh token, whatever is stored for this client is ours (ct_auth put it there).
+        return self.refresh_token is None or digest(self.refresh_token) in entry.get("lineage", [])
+
+    def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+        candidates = []  # (refresh token, lineage it continues)
+        if entry and self._belongs(entry) and entry.get("refresh_token"):
+            candidates.append((entry["refresh_token"], list(entry.get("lineage", []))))
+        if self.refresh_token and all(self.refresh_token != token for token, _ in candidates):
+            candidates.append((self.refresh_token, []))
+        if not candidates:
+            raise InputError(
+                "no CT refresh token: set refresh_token (or CT_REFRESH_TOKEN), or run ctcloud.cloud.ct_auth once "
+                "with the code from the browser step (docs/ct-authorization.md)",
+                "refresh_token",
+            )
+        failure: AuthError | None = None
+        for refresh_token, lineage in candidates:
+            try:
+                reply = self._grant({"grant_type": "refresh_token", "refresh_token": refresh_token}, replay_safe=True)
+            except AuthError as exc:
+                if oauth_error_code(exc) != "invalid_grant":
+                    raise
+                failure = exc  # this one was revoked; the next candidate may still work
+                continue
+            return self._save(txn, reply, [*lineage, digest(refresh_token)])
+        raise failure  # type: ignore[misc]
+
+    # -- internals ---------------------------------------------------------
+
+    def _grant(self, fields: Mapping[str, str], replay_safe: bool) -> dict[str, Any]:
+        form = dict(fields, client_id=self.client_id, client_secret=self.client_secret)
+        self.token_requests += 1
+        try:
+            reply = self.transport.request("POST", self.token_url, form=form, replay_safe=replay_safe, describe_error=describe_oauth_error)
+        except ApiError as exc:
+            raise self._auth_error(exc, fields["grant_type"]).redacted(self.secrets()) from None
+        return check(CT_TOKEN, reply.data, "POST", self.token_url, reply.status)
+
+    def _auth_error(self, exc: ApiError, grant_type: str) -> ApiError:
+        code = oauth_error_code(exc)
+        if code == "invalid_grant" and grant_type == "refresh_token":
+            hint = (
+                "CT rejected the refresh token (invalid_grant): it was revoked, or rotated by an earlier run whose "
+                f"token store is not {self.store.path}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
+            )
+        elif code == "invalid_grant":
+            hint = "CT rejected the authorization code (invalid_grant): codes are single-use, expire after 10 minutes, and redirect_uri must match"
+        elif code == "invalid_client":
+            hint = "CT rejected client_id/client_secret (invalid_client)"
+        elif code:
+            hint = f"CT refused the token request: {exc.message}"
+        else:
+            return exc
+        return AuthError(hint, exc.method, exc.url, exc.status, details=exc.details)
+
+    def _save(self, txn: Transaction, reply: dict[str, Any], lineage: list[str]) -> str:
+        self._seen.update((reply["access_token"], reply["refresh_token"]))
+        entry = {
+            "access_token": reply["access_token"],
+            "refresh_token": reply["refresh_token"],
+            "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
+            "lineage": ([*lineage, digest(reply["refresh_token"])])[-LINEAGE_LENGTH:],
+            "updated_at": int(time.time()),
+        }
+        txn.put(self.key, entry)
+        txn.commit()  # on disk before the new access token is used: see the module docstring
+        return entry["access_token"]
+
+
+class CtClient:
+    """Requests against the CT API with a token from ``auth`` (a CtAuth or a static token)."""
+
+    def __init__(self, api_url: str, auth: Any, transport: Transport, workers: int = DEFAULT_WORKERS) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.auth = auth
+        self.transport = transport
+        self.workers = workers
+
+    @classmethod
+    def build(
+        cls,
+        api_url: str | None = None,
+        auth_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        access_token: str | None = None,
+        token_store: str | None = None,
+        validate_certs: bool = True,
+        timeout: float = 30.0,
+    ) -> CtClient:
+        """A client from the connection options every CT module and plugin shares."""
+        transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_ct_error)
+        if access_token and not refresh_token:
+            auth: Any = StaticTokenProvider(access_token, "CT")
+        else:
+            if not client_id or not client_secret:
+                missing = "client_id" if not client_id else "client_secret"
+                raise InputError(
+                    f"CT {missing} is required (or CT_{missing.upper()}), unless access_token is given", missing
+                )
+            auth = CtAuth(TokenStore(token_store), transport, auth_url or DEFAULT_AUTH_URL, client_id, client_secret, refresh_token)
+        return cls(api_url or DEFAULT_API_URL, auth, transport)
+
+    def url(self, *segments: Any) -> str:
+        return "/".join([self.api_url] + [quote(str(segment), safe="") for segment in segments])
+
+    def secrets(self) -> list[str | None]:
+        return self.auth.secrets()
+
+    def request(
+        self,
+        method: str,
+        segments: Any,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        schema: dict[str, Any] | None = None,
+        replay_safe: bool | None = None,
+    ) -> Any:
+        """Send a request to ``api_url/segments...``; renew the token once on 401. Returns the JSON body."""
+        url = self.url(*segments) if isinstance(segments, (list, tuple)) else self.url(segments)
+        token = self.auth.token()
+        try:
+            try:
+                reply = self._send(method, url, params, body, token, replay_safe)
+            except ApiError as exc:
+                if exc.status != 401:
+                    raise
+                # Expired "without notice", or revoked: a 401 means nothing was processed, so resending is safe.
+                token = self.auth.token_after_rejection(token)
+                try:
+                    reply = self._send(method, url, params, body, token, replay_safe)
+                except ApiError as again:
+                    if again.status != 401:
+                        raise
+                    raise AuthError(f"CT rejected a freshly issued access token: {again.message}", again.method, again.url, 401) from None
+            data = reply.data
+            if schema is not None:
+                check(schema, data, method.upper(), url, reply.status)
+            return data
+        except ApiError as exc:
+            raise exc.redacted(self.secrets()) from None
+
+    def _send(self, method, url, params, body, token, replay_safe):
+        headers = {"Authorization": f"Bearer {token}"}
+        return self.transport.request(method, url, params=params, json_body=body, headers=headers, replay_safe=replay_safe)
+
+    def list_all(self, segments: Any, key: str, schema: dict[str, Any], params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a paginated list, pages after the first fetched concurrently."""
+        base = dict(params or {})
+
+        def fetch_page(page: int) -> dict[str, Any]:
+            return self.request("GET", segments, params=dict(base, page=page, per=CT_PER_PAGE_MAX), schema=schema)
+
+        return collect_ct_pages(fetch_page, key, self.workers)
+
+    def close(self) -> None:
+        self.transport.close()

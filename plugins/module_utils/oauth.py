@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What both OAuth2 flows share: a token provider backed by the token store.
+
+A provider hands out an access token. It reuses the stored one while it is
+valid, so a whole playbook run costs one token request per credential, not one
+per task. When a token is missing, expired, or was just rejected with 401, it
+takes the store's lock, re-reads (another fork may have refreshed meanwhile) and
+only then asks the authorization server, storing the answer before returning it.
+Subclasses say how to ask (``_obtain``) and which stored entry is theirs
+(``_belongs``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+
+# Renew this long before the announced expiry: clocks drift and requests take time.
+EXPIRY_MARGIN = 60
+
+
+def describe_oauth_error(status: int, data: Any, text: str) -> str:
+    """RFC 6749 section 5.2 error bodies: ``{"error": ..., "error_description": ...}``."""
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        description = data.get("error_description")
+        if isinstance(description, str) and description:
+            return "{}: {}".format(data["error"], description)
+        return data["error"]
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return data["message"]
+    return f"unexpected HTTP {status} reply from the authorization server"
+
+
+def oauth_error_code(error: ApiError) -> str | None:
+    body = error.details.get("body") if error.details else None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    return None
+
+
+class TokenProvider:
+    kind = "oauth2"
+
+    def __init__(self, store: TokenStore, auth_url: str, client_id: str) -> None:
+        self.store = store
+        self.auth_url = auth_url
+        self.client_id = client_id
+        self.token_requests = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}|{self.auth_url}|{self.client_id}"
+
+    def secrets(self) -> list[str | None]:
+        """Every credential this provider knows, for redacting error messages."""
+        return []
+
+    def token(self) -> str:
+        entry = self.store.read(self.key)
+        if self._usable(entry):
+            return entry["access_token"]
+        with self.store.transaction() as txn:
+            entry = txn.get(self.key)
+            if self._usable(entry):
+                return entry["access_token"]
+            return self._obtain(txn, entry)
+
+    def token_after_rejection(self, rejected: str) -> str:
+        """A token other than ``rejected``, which the API just answered 401 to."""
+        with self.store.transaction() as txn:
+            entry = txn.get(self.key)
+            if self._usable(entry) and entry["access_token"] != rejected:
+                return entry["access_token"]  # another process already renewed it
+            return self._obtain(txn, entry)
+
+    # -- for subclasses ----------------------------------------------------
+
+    def _belongs(self, entry: dict[str, Any]) -> bool:
+        return True
+
+    def _usable(self, entry: dict[str, Any] | None) -> bool:
+        return bool(
+            entry
+            and entry.get("access_token")
+            and entry.get("expires_at", 0) - EXPIRY_MARGIN > time.time()
+            and self._belongs(entry)
+        )
+
+    def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+        """Ask the authorization server, ``txn.put`` + ``txn.commit()`` the answer, return the access token."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _expires_at(reply: dict[str, Any], default_lifetime: int) -> float:
+        lifetime = reply.get("expires_in")
+        if not isinstance(lifetime, int) or lifetime <= 0:
+            lifetime = default_lifetime
+        # Local receipt time, not the server's created_at: our clock is the one that decides later.
+        return time.time() + lifetime
+
+
+class StaticTokenProvider:
+    """A user-supplied access token: used as is, cannot be renewed."""
+
+    def __init__(self, access_token: str, what: str) -> None:
+        self._access_token = access_token
+        self._what = what
+        self.token_requests = 0
+
+    def secrets(self) -> list[str | None]:
+        return [self._access_token]
+
+    def token(self) -> str:
+        return self._access_token
+
+    def token_after_rejection(self, rejected: str) -> str:
+        raise AuthError(
+            f"the {self._what} access token was rejected (expired or revoked) and no refresh token was given to renew it",
+            status=401,
+        )

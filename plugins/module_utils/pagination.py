@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Collect every page of a list, in order, with a bounded number of requests in flight.
+
+Two styles (``docs/api-contract.md``):
+
+- CT: ``page``/``per`` query parameters and ``_links.total_pages``/``next_page``;
+  ``next_page`` is null or 0 on the last page.
+- cThings: ``links.next`` absolute URLs, followed until falsy.
+
+Pages after the first are fetched concurrently only when the first reply says
+how many there are (CT ``total_pages``; cThings ``links.last`` with the same
+``page`` parameter as ``links.next``). Otherwise, and after the planned pages if
+the last one still points further, the next links are followed one by one.
+Every loop is bounded.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+
+CT_PER_PAGE_MAX = 100  # assumed: larger `per` is clamped by the server
+CTHINGS_LIMIT_MAX = 1000  # assumed: larger `limit` is clamped by the server
+MAX_PAGES = 100000
+DEFAULT_WORKERS = 4
+
+
+def _fetch_all(fetch: Callable[[Any], Any], keys: list[Any], workers: int) -> list[Any]:
+    """Results of ``fetch`` for each key, in the keys' order."""
+    if workers <= 1 or len(keys) <= 1:
+        return [fetch(key) for key in keys]
+    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+        return list(pool.map(fetch, keys))
+
+
+def collect_ct_pages(
+    fetch_page: Callable[[int], dict[str, Any]],
+    key: str,
+    workers: int = DEFAULT_WORKERS,
+) -> list[dict[str, Any]]:
+    """All items of a CT list. ``fetch_page(n)`` returns page ``n``'s reply (already shape-checked)."""
+    first = fetch_page(1)
+    items = list(first[key])
+    links = first.get("_links") or {}
+    if not links.get("next_page"):
+        return items
+    total_pages = links.get("total_pages")
+    last_reply = first
+    last_page = 1
+    if isinstance(total_pages, int) and 2 <= total_pages <= MAX_PAGES:
+        pages = _fetch_all(fetch_page, list(range(2, total_pages + 1)), workers)
+        for reply in pages:
+            items.extend(reply[key])
+        last_reply, last_page = pages[-1], total_pages
+    # The list may have grown while we read it, or total_pages was missing: follow next_page.
+    while (last_reply.get("_links") or {}).get("next_page"):
+        next_page = last_reply["_links"]["next_page"]
+        if not isinstance(next_page, int) or next_page <= last_page or next_page > MAX_PAGES:
+            raise ApiError(f"the server's pagination does not advance (next_page {next_page!r} after page {last_page})")
+        last_reply, last_page = fetch_page(next_page), next_page
+        items.extend(last_reply[key])
+    return items
+
+
+def _with_page(url: str, parameter: str, page: int) -> str:
+    parts = urlsplit(url)
+    query = [(name, str(page) if name == parameter else value) for name, value in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _page_number(url: str | None, parameter: str = "page") -> int | None:
+    if not url:
+        return None
+    values = [value for name, value in parse_qsl(urlsplit(url).query) if name == parameter]
+    if len(values) == 1 and values[0].isdigit():
+        return int(values[0])
+    return None
+
+
+def planned_link_pages(links: dict[str, Any]) -> list[str]:
+    """URLs of pages 2..last when ``next`` and ``last`` agree on a ``page`` parameter, else ``[]``."""
+    next_url, last_url = links.get("next"), links.get("last")
+    next_page, last_page = _page_number(next_url), _page_number(last_url)
+    if next_page is None or last_page is None or not next_page <= last_page <= MAX_PAGES:
+        return []
+    # Build every page URL from `last` so that filters and limit are the server's own.
+    return [_with_page(last_url, "page", page) for page in range(next_page, last_page + 1)]
+
+
+def collect_link_pages(
+    fetch_url: Callable[[str], Any],
+    first: Any,
+    items_of: Callable[[Any], list[Any]],
+    links_of: Callable[[Any], dict[str, Any]],
+    workers: int = DEFAULT_WORKERS,
+) -> list[Any]:
+    """All items of a list paginated by ``links.next``; ``first`` is the first page's reply."""
+    items = list(items_of(first))
+    links = links_of(first)
+    if not links.get("next"):
+        return items
+    seen = set()
+    last_reply = first
+    planned = planned_link_pages(links)
+    if planned:
+        pages = _fetch_all(fetch_url, planned, workers)
+        for reply in pages:
+            items.extend(items_of(reply))
+        last_reply = pages[-1]
+        seen.update(planned)
+    while links_of(last_reply).get("next"):
+        next_url = links_of(last_reply)["next"]
+        if next_url in seen or len(seen) >= MAX_PAGES:
+            raise ApiError(f"the server's pagination does not advance (links.next repeats {next_url})")
+        seen.add(next_url)
+        last_reply = fetch_url(next_url)
+        items.extend(items_of(last_reply))
+    return items

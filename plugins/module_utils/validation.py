@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of user input that every resource shares. Each raises InputError naming the field."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
+_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+
+
+def uuid_value(value: Any, field: str) -> str:
+    """A canonical lower-case UUID string."""
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        parsed = uuid.UUID(text) if isinstance(text, str) and len(text) == 36 else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise InputError(f"{field} must be a UUID like 0f8fad5b-d9cb-469f-a165-70867728950e, got {value!r}", field)
+    return str(parsed)
+
+
+def digit_id(value: Any, field: str) -> str:
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not _DIGITS.match(text):
+        raise InputError(f"{field} must be a numeric id (digits only), got {value!r}", field)
+    return text
+
+
+def id_or_slug(value: Any, field: str) -> str:
+    """A CT reference: a digit id or a slug (lower-case letters, digits, '-' and '_')."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if _DIGITS.match(text) or _SLUG.match(text):
+        return text
+    raise InputError(f"{field} must be a numeric id or a slug, got {value!r}", field)
+
+
+def mac_address(value: Any, field: str) -> str:
+    """Any common MAC spelling (``aa:bb:..``, ``AA-BB-..``, ``aabb.ccdd.eeff``, bare hex) as ``AA:BB:CC:DD:EE:FF``."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    bare = re.sub(r"[:\-.]", "", text)
+    grouped = re.fullmatch(r"([0-9a-f]{2}[:-]){5}[0-9a-f]{2}|([0-9a-f]{4}\.){2}[0-9a-f]{4}|[0-9a-f]{12}", text)
+    if not grouped or not _MAC_HEX.match(bare):
+        raise InputError(f"{field} must be a MAC address like AA:BB:CC:DD:EE:FF, got {value!r}", field)
+    return ":".join(bare[i:i + 2] for i in range(0, 12, 2)).upper()
+
+
+def coordinate(value: Any, field: str, limit: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InputError(f"{field} must be a number, got {value!r}", field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{field} must be a number, got {value!r}", field) from None
+    if number != number or not -limit <= number <= limit:  # NaN fails the first test
+        raise InputError(f"{field} must be between -{limit} and {limit}, got {value!r}", field)
+    return number
+
+
+def text(value: Any, field: str, min_length: int = 0, max_length: int | None = None) -> str:
+    """A string of bounded length; surrounding whitespace does not count, and blank is not a name."""
+    if not isinstance(value, str):
+        raise InputError(f"{field} must be a string, got {value!r}", field)
+    stripped = value.strip()
+    if min_length and not stripped:
+        raise InputError(f"{field} must not be empty or blank", field)
+    if len(stripped) < min_length:
+        raise InputError(f"{field} must be at least {min_length} characters, got {len(stripped)}", field)
+    if max_length is not None and len(stripped) > max_length:
+        raise InputError(f"{field} must be at most {max_length} characters, got {len(stripped)}", field)
+    return stripped
+
+
+def integer(value: Any, field: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{field} must be an integer, got {value!r}", field)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise InputError(f"{field} must be between {minimum} and {maximum}, got {value}", field)
+    return value

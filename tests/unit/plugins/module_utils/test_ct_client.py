@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The CT client's token handling: rotation, the store, forks, 401 renewal, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient, digest
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION_LIST
+from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.conftest import run_workers
+from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import (
+    CT_CLIENT,
+    INITIAL_REFRESH,
+    Scripted,
+)
+
+PING = "/ct-api/api/v1/ping.json"
+
+
+def client(fake, store_path, **overrides):
+    options = {
+        "api_url": fake.urls["ct_api_url"], "auth_url": fake.urls["ct_auth_url"], "client_id": CT_CLIENT[0],
+        "client_secret": CT_CLIENT[1], "refresh_token": INITIAL_REFRESH, "token_store": store_path, "timeout": 5,
+    }
+    options.update(overrides)
+    return CtClient.build(**options)
+
+
+def worker_config(fake, store_path, **overrides):
+    config = {"cloud": "ct", "ct_api_url": fake.urls["ct_api_url"], "ct_auth_url": fake.urls["ct_auth_url"], "client_id": CT_CLIENT[0],
+                  "client_secret": CT_CLIENT[1], "refresh_token": INITIAL_REFRESH, "store": store_path}
+    config.update(overrides)
+    return config
+
+
+def stored(store_path):
+    with open(store_path) as handle:
+        return next(iter(json.load(handle)["entries"].values()))
+
+
+def test_first_request_refreshes_once_and_persists_the_rotated_token(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    ct = client(fake, store_path)
+    assert ct.request("GET", "ping.json") == {"ping": "pong"}
+    assert ct.request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.token_requests["refresh_token"] == 1
+    entry = stored(store_path)
+    assert entry["refresh_token"] != INITIAL_REFRESH
+    assert entry["refresh_token"] in fake.state.valid_refresh_tokens()
+    # The initial token was revoked by the first use of the new access token (Doorkeeper's default).
+    assert INITIAL_REFRESH not in fake.state.valid_refresh_tokens()
+    assert digest(INITIAL_REFRESH) in entry["lineage"]
+
+
+def test_the_same_initial_refresh_token_keeps_working_after_rotation(fake, store_path):
+    """The CI-secret case: every run passes the original token; the store continues its chain."""
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    for _ in range(3):
+        ct = client(fake, store_path)
+        ct.request("GET", "ping.json")
+        fake.state.revoke_all_access()  # the access token "expires without notice" between runs
+    assert fake.state.token_requests["refresh_token"] == 3
+    assert fake.state.token_errors == []
+    assert stored(store_path)["refresh_token"] in fake.state.valid_refresh_tokens()
+
+
+def test_401_renews_the_token_once_and_resends(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    ct = client(fake, store_path)
+    ct.request("GET", "ping.json")
+    fake.state.revoke_all_access()
+    assert ct.request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.token_requests["refresh_token"] == 2
+    assert fake.state.count("GET", PING) == 3  # ok, 401, ok
+
+
+def test_a_401_on_a_post_is_resent_because_nothing_was_processed(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    fake.state.script("POST", "/ct-api/api/v1/locations", Scripted(201, {"id": "7", "location_name": "Seven"}))
+    ct = client(fake, store_path)
+    ct.request("GET", "ping.json")
+    fake.state.revoke_all_access()
+    assert ct.request("POST", "locations", body={"location": {"location_name": "Seven"}})["id"] == "7"
+    assert fake.state.count("POST", "/ct-api/api/v1/locations") == 2
+
+
+def test_twenty_processes_refreshing_at_once_all_succeed_with_one_refresh(strict_fake, store_path, tmp_path):
+    """Strict rotation makes any second refresh with the same token fail: the lock must prevent it."""
+    strict_fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    results = run_workers(20, worker_config(strict_fake, store_path), tmp_dir=str(tmp_path))
+    assert [code for code, _, _ in results] == [0] * 20, results
+    assert strict_fake.state.token_requests["refresh_token"] == 1
+    assert strict_fake.state.token_errors == []
+    assert stat.S_IMODE(os.stat(store_path).st_mode) == 0o600
+    assert stored(store_path)["refresh_token"] in strict_fake.state.valid_refresh_tokens()
+
+
+def test_twenty_processes_with_a_revoked_access_token_renew_it_once(strict_fake, store_path, tmp_path):
+    strict_fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(strict_fake, store_path).request("GET", "ping.json")
+    strict_fake.state.revoke_all_access()
+    results = run_workers(20, worker_config(strict_fake, store_path), tmp_dir=str(tmp_path))
+    assert [code for code, _, _ in results] == [0] * 20, results
+    assert strict_fake.state.token_requests["refresh_token"] == 2
+    assert strict_fake.state.token_errors == []
+    assert stored(store_path)["refresh_token"] in strict_fake.state.valid_refresh_tokens()
+
+
+def test_killed_between_token_received_and_stored_the_next_run_still_authenticates(fake, store_path, tmp_path):
+    """Doorkeeper revokes the old refresh token only when the NEW access token is first used.
+    The client stores before it uses, so a process killed in between never used it."""
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    [(code, _, _)] = run_workers(1, worker_config(fake, store_path, kill_before_store=True), race=False)
+    assert code == -9  # SIGKILL inside the store write
+    assert fake.state.token_requests["refresh_token"] == 1
+    assert not os.path.exists(store_path)
+    assert client(fake, store_path).request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.token_errors == []
+
+
+def test_with_strict_rotation_the_kill_window_loses_the_chain_and_says_how_to_recover(strict_fake, store_path):
+    """Documents why the store-before-use order matters: under strict rotation (not Doorkeeper's
+    default) the window between receipt and fsync cannot be closed by any client."""
+    strict_fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    [(code, _, _)] = run_workers(1, worker_config(strict_fake, store_path, kill_before_store=True), race=False)
+    assert code == -9
+    with pytest.raises(AuthError, match=r"invalid_grant.*ct_auth"):
+        client(strict_fake, store_path).request("GET", "ping.json")
+
+
+def test_falls_back_to_the_given_token_when_the_stored_chain_was_revoked(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path).request("GET", "ping.json")
+    # The server forgot the chain (e.g. an emulator restarted) but the given token is valid again.
+    fake.state.grants = {INITIAL_REFRESH: {"access": None, "previous": None, "revoked": False}}
+    fake.state.revoke_all_access()
+    assert client(fake, store_path).request("GET", "ping.json") == {"ping": "pong"}
+
+
+def test_a_new_refresh_token_starts_a_new_chain(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path).request("GET", "ping.json")
+    other = fake.state.valid_refresh_tokens()[0]  # e.g. from a second browser bootstrap
+    fake.state.revoke_all_access()
+    client(fake, store_path, refresh_token=other).request("GET", "ping.json")
+    assert digest(other) in stored(store_path)["lineage"]
+
+
+def test_code_exchange_stores_tokens_usable_without_a_given_refresh_token(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    ct = client(fake, store_path, refresh_token=None)
+    ct.auth.exchange_code("good-code", "https://localhost/callback")
+    assert ct.request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.token_requests == {"refresh_token": 0, "authorization_code": 1, "client_credentials": 0}
+    with pytest.raises(AuthError, match="authorization code"):
+        ct.auth.exchange_code("good-code", "https://localhost/callback")
+
+
+def test_missing_refresh_token_is_an_input_error_before_any_request(fake, store_path):
+    with pytest.raises(InputError, match="no CT refresh token"):
+        client(fake, store_path, refresh_token=None).request("GET", "ping.json")
+    assert fake.state.requests == []
+
+
+def test_missing_client_secret_is_an_input_error(fake, store_path):
+    with pytest.raises(InputError, match="client_secret"):
+        client(fake, store_path, client_secret=None)
+
+
+def test_static_access_token_is_used_as_is_and_a_401_says_so(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    ct = client(fake, store_path, refresh_token=None, access_token="static-SECRET-token")
+    with pytest.raises(AuthError, match="no refresh token was given"):
+        ct.request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 0
+
+
+def test_validation_errors_keep_the_fields(fake, store_path):
+    fake.state.script("POST", "/ct-api/api/v1/locations", Scripted(422, {"errors": {"postcode": ["is too long (maximum is 8 characters)"]}}))
+    with pytest.raises(ApiError, match="postcode is too long") as caught:
+        client(fake, store_path).request("POST", "locations", body={"location": {}})
+    assert caught.value.status == 422
+
+
+def test_list_all_reads_every_page(fake, store_path):
+    pages = {
+        1: {"locations": [{"id": "1", "location_name": "One"}], "_links": {"current_page": 1, "total_pages": 2, "next_page": 2}},
+        2: {"locations": [{"id": "2", "location_name": "Two"}], "_links": {"current_page": 2, "total_pages": 2, "next_page": None}},
+    }
+    ct = client(fake, store_path)
+    ct.request = lambda method, segments, params=None, body=None, schema=None, replay_safe=None: pages[params["page"]]
+    assert [loc["id"] for loc in ct.list_all("locations", "locations", CT_LOCATION_LIST)] == ["1", "2"]
+
+
+def test_secrets_never_appear_in_any_error(fake, store_path):
+    fake.state.script("GET", PING, Scripted(500, {"message": "echo: Bearer {}".format("access-000001-SECRET")}))
+    failures = []
+    cases = [
+        {"client_secret": "wrong-SECRET-value"},  # invalid_client
+        {"refresh_token": "revoked-SECRET-token"},  # invalid_grant
+        {},  # the API echoes the access token in a 500
+    ]
+    for overrides in cases:
+        with pytest.raises(CtCloudError) as caught:
+            client(fake, store_path, **overrides).request("GET", "ping.json")
+        failures.append(caught.value)
+    for failure in failures:
+        shown = str(failure) + json.dumps(failure.to_failure())
+        assert "SECRET" not in shown, shown
+        assert CT_CLIENT[1] not in shown and INITIAL_REFRESH not in shown

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+
+
+@pytest.mark.parametrize("spelling", ["aa:bb:cc:dd:ee:0f", "AA-BB-CC-DD-EE-0F", "aabb.ccdd.ee0f", "AABBCCDDEE0F", " aa:bb:cc:dd:ee:0f "])
+def test_common_mac_spellings_normalise_to_colons(spelling):
+    assert validation.mac_address(spelling, "mac") == "AA:BB:CC:DD:EE:0F"
+
+
+@pytest.mark.parametrize("bad", ["aa:bb:cc:dd:ee", "gg:bb:cc:dd:ee:ff", "aa:bb-cc:dd:ee:ff:00:11", "", None, 12, "aa:bb:cc:dd:ee:ff:00"])
+def test_malformed_macs_name_the_field(bad):
+    with pytest.raises(InputError, match=r"^mac must be a MAC address") as caught:
+        validation.mac_address(bad, "mac")
+    assert caught.value.field == "mac"
+
+
+def test_uuid_is_canonicalised_and_malformed_rejected():
+    assert validation.uuid_value("0F8FAD5B-D9CB-469F-A165-70867728950E", "id") == "0f8fad5b-d9cb-469f-a165-70867728950e"
+    for bad in ["0f8fad5b-d9cb-469f-a165-70867728950", "0f8fad5bd9cb469fa16570867728950e00", "zzzzzzzz-d9cb-469f-a165-70867728950e", 5, None]:
+        with pytest.raises(InputError, match="id must be a UUID"):
+            validation.uuid_value(bad, "id")
+
+
+@pytest.mark.parametrize("value, ok", [(90, True), (-90.0, True), (90.0001, False), ("12.5", True), ("north", False), (True, False), (float("nan"), False)])
+def test_coordinates_stay_within_range(value, ok):
+    if ok:
+        assert validation.coordinate(value, "latitude", 90) == float(value)
+    else:
+        with pytest.raises(InputError, match="latitude"):
+            validation.coordinate(value, "latitude", 90)
+
+
+def test_text_rejects_blank_and_counts_without_surrounding_space():
+    assert validation.text("  Café Zürich  ", "name", 5, 100) == "Café Zürich"
+    for bad, message in [("   ", "must not be empty or blank"), ("abc", "at least 5"), ("x" * 101, "at most 100"), (5, "must be a string")]:
+        with pytest.raises(InputError, match=message):
+            validation.text(bad, "name", 5, 100)
+
+
+def test_ids_and_slugs():
+    assert validation.digit_id(1813, "id") == "1813"
+    assert validation.id_or_slug("stuff-got-real-iajpng9akeztfqknmlfusw", "location") == "stuff-got-real-iajpng9akeztfqknmlfusw"
+    for bad in ["12a", "", True, "../etc", "Has Space"]:
+        with pytest.raises(InputError):
+            validation.id_or_slug(bad, "location") if bad != "12a" else validation.digit_id(bad, "id")
+
+
+def test_integer_bounds_and_types():
+    assert validation.integer(10, "quantity", 10, 1000) == 10
+    for bad in [0, 100000, True, "10", 9.5]:
+        with pytest.raises(InputError, match="quantity"):
+            validation.integer(bad, "quantity", 10, 1000)
