@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module of the collection shares: connection options, building a client,
+and turning the collection's errors into a clean ``fail_json``.
+
+A module is: DOCUMENTATION/EXAMPLES/RETURN, an argument spec, and a ``main()``
+that builds a :class:`CtCloudModule` and hands it a function to run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL as CT_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAULT_API_URL as CTHINGS_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAULT_AUTH_URL as CTHINGS_AUTH_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import CthingsClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR
+from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+
+
+def _common_options(env_prefix: str, api_url: str, auth_url: str) -> dict[str, Any]:
+    # Env fallbacks for the URLs are spelled here, not as option defaults, so that
+    # "unset" means env var first, then the documented default.
+    return {
+        "client_id": {"type": "str", "fallback": (env_fallback, [env_prefix + "CLIENT_ID"])},
+        "client_secret": {"type": "str", "no_log": True, "fallback": (env_fallback, [env_prefix + "CLIENT_SECRET"])},
+        "api_url": {"type": "str", "default": api_url, "fallback": (env_fallback, [env_prefix + "API_URL"])},
+        "auth_url": {"type": "str", "default": auth_url, "fallback": (env_fallback, [env_prefix + "AUTH_URL"])},
+        "validate_certs": {"type": "bool", "default": True},
+        "timeout": {"type": "float", "default": 30},
+        "token_store": {"type": "path", "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE"])},
+    }
+
+
+def ct_argument_spec() -> dict[str, Any]:
+    spec = _common_options("CT_", CT_API_URL, CT_AUTH_URL)
+    spec["refresh_token"] = {"type": "str", "no_log": True, "fallback": (env_fallback, ["CT_REFRESH_TOKEN"])}
+    spec["access_token"] = {"type": "str", "no_log": True, "fallback": (env_fallback, ["CT_ACCESS_TOKEN"])}
+    return spec
+
+
+def cthings_argument_spec() -> dict[str, Any]:
+    return _common_options("CTHINGS_", CTHINGS_API_URL, CTHINGS_AUTH_URL)
+
+
+CONNECTION_OPTIONS = frozenset(ct_argument_spec())
+
+
+class CtCloudModule:
+    """An AnsibleModule plus the collection's clients and error reporting.
+
+    ``cloud`` is ``"ct"`` or ``"cthings"``: it adds that cloud's connection options.
+    """
+
+    def __init__(self, argument_spec: dict[str, Any], cloud: str, **kwargs: Any) -> None:
+        spec = ct_argument_spec() if cloud == "ct" else cthings_argument_spec()
+        spec.update(argument_spec)
+        self.cloud = cloud
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = self.module._diff
+        self._client: Any = None
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        if not HAS_JSONSCHEMA:
+            self.module.fail_json(msg=missing_required_lib("jsonschema"), exception=JSONSCHEMA_IMPORT_ERROR)
+
+    @property
+    def client(self) -> Any:
+        """The cloud's client, built on first use from the connection options."""
+        if self._client is None:
+            p = self.params
+            common = {
+                "api_url": p["api_url"],
+                "auth_url": p["auth_url"],
+                "client_id": p["client_id"],
+                "client_secret": p["client_secret"],
+                "token_store": p["token_store"],
+                "validate_certs": p["validate_certs"],
+                "timeout": p["timeout"],
+            }
+            if self.cloud == "ct":
+                self._client = CtClient.build(refresh_token=p["refresh_token"], access_token=p["access_token"], **common)
+            else:
+                self._client = CthingsClient.build(**common)
+        return self._client
+
+    def run(self, action: Callable[[CtCloudModule], dict[str, Any]]) -> None:
+        """Run ``action(self)`` and exit with its result, or fail cleanly with the error it raised."""
+        try:
+            result = action(self)
+        except CtCloudError as exc:
+            self.fail(exc)
+        finally:
+            if self._client is not None:
+                self._client.close()
+        self.module.exit_json(**result)
+
+    def fail(self, exc: CtCloudError, **extra: Any) -> None:
+        secrets = self._client.secrets() if self._client is not None else []
+        if isinstance(exc, ApiError):
+            exc = exc.redacted(secrets)
+        failure = exc.to_failure()
+        if isinstance(exc, InputError):
+            failure["kind"] = "input"
+        self.module.fail_json(msg=str(exc), failure=failure, **extra)
