@@ -1,0 +1,134 @@
+"""`/_admin`: what tests and CI use to inspect and steer the emulator. Never counted, never faulted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from ctcloud_emulator.config import KnobError
+from ctcloud_emulator.ct_store import NotFound
+from ctcloud_emulator.services import ADMIN, Endpoint, Services
+from ctcloud_emulator.web import MalformedBody, json_body, json_response, json_text_response, to_json
+
+PREFIX = "/_admin"
+RESET_DEFAULTS = {"data": True, "counters": True, "tokens": False}
+
+
+class AdminRequestError(Exception):
+    """400 `{"error": …}`."""
+
+
+def _object_body(request: Request) -> Mapping[str, Any]:
+    """The JSON object sent, `{}` for an empty body."""
+    try:
+        body = json_body(request)
+    except MalformedBody as error:
+        raise AdminRequestError(f"body is not JSON: {error}") from None
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise AdminRequestError("body must be a JSON object")
+    return body
+
+
+class Admin:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._config_lock = threading.Lock()  # two concurrent config changes must not lose one
+
+    def rules(self) -> list[Rule]:
+        routes = [
+            ("/stats", "GET", self.stats),
+            ("/reset", "POST", self.reset),
+            ("/state", "GET", self.state),
+            ("/config", "GET", self.get_config),
+            ("/config", "POST", self.set_config),
+            ("/ct/revoke", "POST", self.revoke),
+            ("/ct/boxes/<slug>", "POST", self.set_box),
+            ("/health", "GET", self.health),
+        ]
+        return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, self._answering_errors(handler)))
+                for path, method, handler in routes]
+
+    @staticmethod
+    def _answering_errors(handler: Any) -> Any:
+        def answering(request: Request, **arguments: str) -> Response:
+            try:
+                return handler(request, **arguments)
+            except (AdminRequestError, KnobError) as error:
+                return json_response({"error": str(error)}, 400)
+        return answering
+
+    def stats(self, request: Request) -> Response:
+        del request
+        return json_response(self.services.stats.as_dict())
+
+    def reset(self, request: Request) -> Response:
+        body = _object_body(request)
+        unknown = sorted(set(body) - {*RESET_DEFAULTS, "seed"})
+        if unknown:
+            raise AdminRequestError(f"unknown reset option {unknown[0]!r}")
+        options = {**RESET_DEFAULTS, **{key: value for key, value in body.items() if key != "seed"}}
+        if not all(isinstance(value, bool) for value in options.values()):
+            raise AdminRequestError("data, counters and tokens must be booleans")
+        state = self.services.state
+        seed = body.get("seed")
+        if seed is not None:
+            if not isinstance(seed, dict):
+                raise AdminRequestError("seed must be an object")
+            state.reseed(state.seed_params.updated(seed))
+        elif options["data"]:
+            state.reseed(state.seed_params)
+        if options["tokens"]:
+            state.reset_tokens()
+        if options["counters"]:
+            self.services.stats.reset()
+            self.services.faults.reset()
+        return json_response({"ok": True, "seed": state.seed_params.as_dict()})
+
+    def state(self, request: Request) -> Response:
+        """The dump; devices are joined from their cached JSON rather than re-serialized."""
+        without = set(request.args.get("without", "").split(","))
+        state = self.services.state
+        text = to_json(state.ct.dump(time.time()))
+        if "devices" not in without:
+            text = f'{text[:-1]},"devices":[{",".join(state.devices.json_texts)}]}}'
+        return json_text_response(text)
+
+    def get_config(self, request: Request) -> Response:
+        del request
+        return json_response(self.services.knobs.as_dict())
+
+    def set_config(self, request: Request) -> Response:
+        changes = _object_body(request)
+        with self._config_lock:
+            self.services.knobs = self.services.knobs.updated(changes)
+        if "revoke_every" in changes:
+            self.services.faults.restart_revocation_count()
+        return json_response(self.services.knobs.as_dict())
+
+    def revoke(self, request: Request) -> Response:
+        del request
+        revoked = self.services.state.ct_tokens.revoke_all_access()
+        self.services.stats.count_revocation()
+        return json_response({"revoked": revoked})
+
+    def set_box(self, request: Request, slug: str) -> Response:
+        fields = _object_body(request)
+        try:
+            box = self.services.state.ct.admin_set_box(slug, fields, time.time())
+        except NotFound as error:
+            return json_response({"error": str(error)}, 404)
+        except KeyError as error:
+            raise AdminRequestError(f"boxes have no settable field {error.args[0]!r}") from None
+        return json_response(box)
+
+    @staticmethod
+    def health(request: Request) -> Response:
+        del request
+        return json_response({"ok": True})

@@ -1,0 +1,222 @@
+"""CT's API host (`api_url`): Rails-style JSON over locations, vouchers and boxes."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from ctcloud_emulator.ct_store import Invalid, NotFound
+from ctcloud_emulator.seed_data import ACCOUNT_USER_ID
+from ctcloud_emulator.services import CT_API, Endpoint, Services
+from ctcloud_emulator.web import MalformedBody, json_body, json_response, no_content, optional_int
+
+PREFIX = "/ct-api"
+BASE = f"{PREFIX}/api/v1"
+DEFAULT_PER = 15
+MAX_PER = 100
+FAULT_MESSAGES = {
+    429: "Rate limit exceeded, retry later",
+    502: "Bad gateway",
+    503: "Service temporarily unavailable",
+    504: "Gateway timeout",
+}
+ME = {"id": ACCOUNT_USER_ID, "username": "ct-emulator", "email": "ct-emulator@example.com"}
+
+Handler = Callable[..., Response]
+
+
+class ParamMissing(Exception):
+    """Rails' ActionController::ParameterMissing: the `{"location": {…}}` wrapper is absent or empty."""
+
+
+def unauthorized(message: str) -> Response:
+    """Doorkeeper's 401, with the contract's `{"message": …}` body."""
+    header = f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{message}"'
+    return json_response({"message": message}, 401, {"WWW-Authenticate": header})
+
+
+def fault_response(status: int, retry_after: int) -> Response:
+    headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+    return json_response({"message": FAULT_MESSAGES[status]}, status, headers)
+
+
+def paginated(plural: str, items: Sequence[Any], request: Request) -> dict[str, Any]:
+    """Kaminari-style page with the contract's `_links`; `per` is clamped, bad numbers fall back to defaults."""
+    page = optional_int(request.args.get("page"))
+    page = page if page is not None and page >= 1 else 1
+    per = optional_int(request.args.get("per"))
+    per = min(per, MAX_PER) if per is not None and per >= 1 else DEFAULT_PER
+    total = len(items)
+    total_pages = -(-total // per)
+    start = (page - 1) * per
+    return {
+        plural: list(items[start:start + per]),
+        "_links": {
+            "current_page": page,
+            "total_pages": total_pages,
+            "next_page": page + 1 if page < total_pages else None,
+            "total_entries": total,
+            "size": per,
+        },
+    }
+
+
+def _flag(text: str | None) -> bool | None:
+    return {"true": True, "1": True, "false": False, "0": False}.get(text or "")
+
+
+def wrapped_params(request: Request, key: str) -> Mapping[str, Any]:
+    """`params.require(key)`: the inner object of `{"key": {…}}`."""
+    body = json_body(request)
+    inner = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(inner, dict) or not inner:
+        raise ParamMissing(key)
+    return inner
+
+
+class CtApi:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.store = services.state.ct
+
+    def rules(self) -> list[Rule]:
+        routes: list[tuple[str, str, Handler]] = [
+            ("/ping.json", "GET", self.ping),
+            ("/me.json", "GET", self.me),
+            ("/locations", "GET", self.list_locations),
+            ("/locations", "POST", self.create_location),
+            ("/locations/<ref>", "GET", self.get_location),
+            ("/locations/<ref>", "PATCH", self.update_location),
+            ("/locations/<ref>", "DELETE", self.delete_location),
+            ("/locations/<ref>/vouchers", "GET", self.list_vouchers),
+            ("/locations/<ref>/vouchers", "POST", self.create_voucher),
+            ("/locations/<ref>/vouchers/<unique_id>", "GET", self.get_voucher),
+            ("/locations/<ref>/vouchers/<unique_id>", "PATCH", self.update_voucher),
+            ("/locations/<ref>/vouchers/<unique_id>", "DELETE", self.delete_voucher),
+            ("/locations/<ref>/vouchers/<unique_id>/codes", "GET", self.list_codes),
+            ("/boxes", "GET", self.list_boxes),
+            ("/boxes/<slug>", "GET", self.get_box),
+            ("/boxes/<slug>", "PATCH", self.update_box),
+        ]
+        rules = [Rule(f"{BASE}{path}", methods=[method], endpoint=Endpoint(CT_API, self._guarded(handler))) for path, method, handler in routes]
+        # Rails answers an unknown route with 404 before any authentication.
+        rules.append(Rule(f"{PREFIX}/<path:unknown>", endpoint=Endpoint(CT_API, self.not_found)))
+        return rules
+
+    @staticmethod
+    def not_found(request: Request, unknown: str) -> Response:
+        del request, unknown
+        return json_response({"message": "Not found"}, 404)
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """Bearer authentication first, then the handler, with domain errors turned into Rails' answers."""
+        @functools.wraps(handler)
+        def guarded(request: Request, **arguments: str) -> Response:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return unauthorized("The access token is missing")
+            problem = self.services.state.ct_tokens.authenticate(token.strip(), time.time())
+            if problem:
+                return unauthorized(problem)
+            try:
+                return handler(request, **arguments)
+            except NotFound as error:
+                return json_response({"message": str(error)}, 404)
+            except Invalid as error:
+                return json_response({"errors": error.errors}, 422)
+            except ParamMissing as error:
+                return json_response({"errors": [f"param is missing or the value is empty: {error}"]}, 400)
+            except MalformedBody as error:
+                return json_response({"errors": [f"the request body is not valid JSON: {error}"]}, 400)
+        return guarded
+
+    def _wrote(self, resource: str, request: Request) -> None:
+        self.services.stats.count_write(resource, request.method)
+
+    # ---- account ----------------------------------------------------------------------------
+
+    @staticmethod
+    def ping(request: Request) -> Response:
+        del request
+        return json_response({"ping": "pong"})
+
+    @staticmethod
+    def me(request: Request) -> Response:
+        del request
+        return json_response(ME)
+
+    # ---- locations --------------------------------------------------------------------------
+
+    def list_locations(self, request: Request) -> Response:
+        args = request.args
+        locations = self.store.list_locations(args.get("q"), args.get("sort"), args.get("direction"))
+        return json_response(paginated("locations", locations, request))
+
+    def get_location(self, request: Request, ref: str) -> Response:
+        del request
+        return json_response(self.store.get_location(ref))
+
+    def create_location(self, request: Request) -> Response:
+        location = self.store.create_location(wrapped_params(request, "location"), time.time())
+        self._wrote("locations", request)
+        return json_response(location, 201)
+
+    def update_location(self, request: Request, ref: str) -> Response:
+        location = self.store.update_location(ref, wrapped_params(request, "location"), time.time())
+        self._wrote("locations", request)
+        return json_response(location)
+
+    def delete_location(self, request: Request, ref: str) -> Response:
+        self.store.delete_location(ref)
+        self._wrote("locations", request)
+        return no_content()
+
+    # ---- vouchers ---------------------------------------------------------------------------
+
+    def list_vouchers(self, request: Request, ref: str) -> Response:
+        vouchers = self.store.list_vouchers(ref, request.args.get("q"), request.args.get("batch_name"), time.time())
+        return json_response(paginated("vouchers", vouchers, request))
+
+    def get_voucher(self, request: Request, ref: str, unique_id: str) -> Response:
+        del request
+        return json_response(self.store.get_voucher(ref, unique_id, time.time()))
+
+    def create_voucher(self, request: Request, ref: str) -> Response:
+        params = wrapped_params(request, "voucher")
+        voucher = self.store.create_voucher(ref, params, time.time(), self.services.knobs.voucher_delay)
+        self._wrote("vouchers", request)
+        return json_response(voucher, 201)
+
+    def update_voucher(self, request: Request, ref: str, unique_id: str) -> Response:
+        voucher = self.store.update_voucher(ref, unique_id, wrapped_params(request, "voucher"), time.time())
+        self._wrote("vouchers", request)
+        return json_response(voucher)
+
+    def delete_voucher(self, request: Request, ref: str, unique_id: str) -> Response:
+        self.store.delete_voucher(ref, unique_id)
+        self._wrote("vouchers", request)
+        return no_content()
+
+    def list_codes(self, request: Request, ref: str, unique_id: str) -> Response:
+        codes = self.store.list_codes(ref, unique_id, _flag(request.args.get("activated")), time.time())
+        return json_response(paginated("codes", codes, request))
+
+    # ---- boxes ------------------------------------------------------------------------------
+
+    def list_boxes(self, request: Request) -> Response:
+        filters = {name: request.args.get(name) or None for name in ("location_id", "q", "state", "firmware_version", "machine_type")}
+        return json_response(paginated("boxes", self.store.list_boxes(filters, time.time()), request))
+
+    def get_box(self, request: Request, slug: str) -> Response:
+        del request
+        return json_response(self.store.get_box(slug, time.time()))
+
+    def update_box(self, request: Request, slug: str) -> Response:
+        box = self.store.box_action(slug, wrapped_params(request, "box"), time.time(), self.services.knobs.reboot_delay)
+        self._wrote("boxes", request)
+        return json_response(box)

@@ -1,0 +1,361 @@
+"""CT data (locations, vouchers, boxes) and the operations the API performs on it.
+
+Records are never changed in place: an update stores a new dict. A reader that
+copied references under the lock can therefore serialize them after releasing
+it, and the persistence snapshot is a list copy.
+
+Time-based changes are computed, not scheduled: a voucher is `completed` once
+the clock passes its `_ready_at`, a rebooting box is `online` once it passes
+`_action_done_at`. Keys starting with `_` (vouchers and boxes only) are internal
+and never leave the API; location records are exactly what the API shows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ctcloud_emulator import ct_rules
+from ctcloud_emulator.seed_data import (
+    ACCOUNT_USER_ID,
+    LOCATION_FIELDS,
+    CtSeed,
+    Record,
+    location_slug,
+    new_voucher_record,
+    voucher_unique_id,
+)
+from ctcloud_emulator.voucher_codes import voucher_codes
+
+VOUCHER_FILES_BASE = "https://vouchers.ct-emulator.invalid"  # .invalid: links that can never resolve
+BOX_ACTIONS = ("reboot", "reset", "resync", "cancel")
+# action -> the state a box shows until `reboot_delay` has passed (then it is online again)
+BOX_ACTION_STATES = {"reboot": "rebooting", "reset": "rebooting", "resync": "processing"}
+VOUCHER_VIEW_FIELDS = (
+    "unique_id", "location_id", "batch_name", "batch_description", "quantity", "is_active", "completed", "created_at",
+    "csv_link", "pdf_link", "splash_page_id", "access_type", "validity_minutes", "access_restrict_data", "session_timeout",
+    "idle_timeout", "simultaneous_use", "access_restrict_period", "voucher_format", "download_speed", "upload_speed", "length",
+)
+
+
+class NotFound(Exception):
+    """An unknown id or slug: 404 `{"message": …}`."""
+
+
+class Invalid(Exception):
+    """A validation failure: 422 `{"errors": {field: [messages]}}`."""
+
+    def __init__(self, errors: ct_rules.Errors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _public(record: Record) -> Record:
+    return {key: value for key, value in record.items() if key[0] != "_"}
+
+
+def _sort_key(field: str) -> Callable[[Record], tuple[Any, ...]]:
+    """Nulls last, text without case, ties broken by id."""
+    def key(record: Record) -> tuple[Any, ...]:
+        value = int(record["id"]) if field == "id" else record.get(field)
+        if isinstance(value, str):
+            value = value.casefold()
+        return (value is None, value if value is not None else 0, int(record["id"]))
+    return key
+
+
+def _matches(needle: str, *haystacks: str | None) -> bool:
+    return any(needle in text.casefold() for text in haystacks if text)
+
+
+class CtStore:
+    """All CT records; every public method holds the state lock."""
+
+    def __init__(self, lock: threading.RLock, on_change: Callable[[], None]) -> None:
+        self._lock = lock
+        self._on_change = on_change
+        self.data_seed = 0
+        self.locations: dict[str, Record] = {}
+        self.location_ids_by_slug: dict[str, str] = {}
+        self.vouchers: dict[str, Record] = {}
+        self.boxes: dict[str, Record] = {}
+        self.box_ids_by_slug: dict[str, str] = {}
+        self.next_location_id = 1
+        self.next_voucher_serial = 1
+
+    # ---- loading and saving ---------------------------------------------------------------
+
+    def load(self, data_seed: int, seed: CtSeed) -> None:
+        self.restore({
+            "data_seed": data_seed,
+            "locations": seed.locations,
+            "vouchers": seed.vouchers,
+            "boxes": seed.boxes,
+            "next_location_id": max((int(location["id"]) for location in seed.locations), default=1000) + 1,
+            "next_voucher_serial": len(seed.vouchers) + 1,
+        })
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.data_seed = saved["data_seed"]
+            self.locations = {record["id"]: record for record in saved["locations"]}
+            self.location_ids_by_slug = {record["slug"]: record["id"] for record in saved["locations"]}
+            self.vouchers = {record["unique_id"]: record for record in saved["vouchers"]}
+            self.boxes = {record["id"]: {"_action_done_at": None, "_state_before": None, **record} for record in saved["boxes"]}
+            self.box_ids_by_slug = {record["slug"]: record["id"] for record in saved["boxes"]}
+            self.next_location_id = saved["next_location_id"]
+            self.next_voucher_serial = saved["next_voucher_serial"]
+        self._on_change()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "data_seed": self.data_seed,
+                "locations": list(self.locations.values()),
+                "vouchers": list(self.vouchers.values()),
+                "boxes": list(self.boxes.values()),
+                "next_location_id": self.next_location_id,
+                "next_voucher_serial": self.next_voucher_serial,
+            }
+
+    def dump(self, now: float) -> dict[str, Any]:
+        """The admin state dump: what the API would show, codes of completed batches included."""
+        with self._lock:
+            locations = list(self.locations.values())
+            vouchers = list(self.vouchers.values())
+            boxes = list(self.boxes.values())
+        voucher_views = [self._voucher_view(voucher, now) for voucher in vouchers]
+        return {
+            "locations": locations,
+            "vouchers": voucher_views,
+            "codes": {view["unique_id"]: list(self._codes_of(voucher)) for view, voucher in zip(voucher_views, vouchers, strict=True) if view["completed"]},
+            "boxes": [self._box_view(box, now) for box in boxes],
+        }
+
+    # ---- locations ------------------------------------------------------------------------
+
+    def _location(self, ref: str, allow_slug: bool = True) -> Record:
+        location_id = ref if ref.isdigit() else (self.location_ids_by_slug.get(ref) if allow_slug else None)
+        location = self.locations.get(location_id) if location_id else None
+        if location is None:
+            raise NotFound("Couldn't find Location")
+        return location
+
+    def list_locations(self, query: str | None, sort: str | None, direction: str | None) -> list[Record]:
+        with self._lock:
+            locations = list(self.locations.values())
+        if query:
+            needle = query.casefold()
+            locations = [loc for loc in locations if _matches(needle, loc["location_name"], loc["location_address"], loc["town"])]
+        field = sort if sort in LOCATION_FIELDS else "id"  # an unknown sort field falls back to the default
+        locations.sort(key=_sort_key(field), reverse=direction == "desc")
+        return locations
+
+    def get_location(self, ref: str) -> Record:
+        with self._lock:
+            return self._location(ref)
+
+    def create_location(self, payload: Mapping[str, Any], now: float) -> Record:
+        values, errors = ct_rules.clean_location(payload, creating=True)
+        if errors:
+            raise Invalid(errors)
+        with self._lock:
+            location_id = str(self.next_location_id)
+            self.next_location_id += 1
+            record = {
+                "id": location_id, "archived": False, "state": "active", "location_name": values["location_name"],
+                "slug": location_slug(self.data_seed, int(location_id), values["location_name"]),
+                "location_address": values["location_address"], "street": None, "town": values["town"],
+                "postcode": values["postcode"], "phone1": None, "location_website": None, "location_type": None,
+                "timezone": "Europe/London", "development_mode": None, "daily_limit": False,
+                "created_at": int(now), "updated_at": int(now), "user_id": ACCOUNT_USER_ID, "lat": None, "lng": None,
+                "clients_total": 0, "clients_online": 0, "boxes_count": 0, "meraki_secret": None,
+            }
+            record.update(values)
+            self.locations[location_id] = record
+            self.location_ids_by_slug[record["slug"]] = location_id
+        self._on_change()
+        return record
+
+    def update_location(self, ref: str, payload: Mapping[str, Any], now: float) -> Record:
+        values, errors = ct_rules.clean_location(payload, creating=False)
+        with self._lock:
+            current = self._location(ref, allow_slug=False)
+            if errors:
+                raise Invalid(errors)
+            if "state" in values:
+                values["archived"] = values["state"] == "archived"
+            if all(current[field] == value for field, value in values.items()):
+                return current  # Rails does not touch updated_at when nothing changed
+            record = {**current, **values, "updated_at": int(now)}
+            self.locations[record["id"]] = record
+        self._on_change()
+        return record
+
+    def delete_location(self, ref: str) -> None:
+        """Its vouchers go with it; its boxes stay, unassigned."""
+        with self._lock:
+            location = self._location(ref, allow_slug=False)
+            del self.locations[location["id"]]
+            del self.location_ids_by_slug[location["slug"]]
+            self.vouchers = {uid: voucher for uid, voucher in self.vouchers.items() if voucher["location_id"] != location["id"]}
+            for box_id, box in list(self.boxes.items()):
+                if box["location_id"] == location["id"]:
+                    self.boxes[box_id] = {**box, "location_id": None, "location_slug": None}
+        self._on_change()
+
+    # ---- vouchers -------------------------------------------------------------------------
+
+    def _voucher_view(self, voucher: Record, now: float) -> Record:
+        completed = now >= voucher["_ready_at"]
+        files = f"{VOUCHER_FILES_BASE}/{voucher['unique_id']}"
+        view = {**voucher, "completed": completed, "csv_link": f"{files}.csv" if completed else None,
+                "pdf_link": f"{files}.pdf" if completed else None}
+        return {field: view[field] for field in VOUCHER_VIEW_FIELDS}
+
+    def _voucher(self, location_ref: str, unique_id: str) -> Record:
+        location = self._location(location_ref)
+        voucher = self.vouchers.get(unique_id)
+        if voucher is None or voucher["location_id"] != location["id"]:
+            raise NotFound("Couldn't find Voucher")
+        return voucher
+
+    def list_vouchers(self, location_ref: str, query: str | None, batch_name: str | None, now: float) -> list[Record]:
+        with self._lock:
+            location_id = self._location(location_ref)["id"]
+            vouchers = [voucher for voucher in self.vouchers.values() if voucher["location_id"] == location_id]
+        if batch_name is not None:
+            vouchers = [voucher for voucher in vouchers if voucher["batch_name"] == batch_name]
+        if query:
+            needle = query.casefold()
+            vouchers = [voucher for voucher in vouchers if needle in voucher["batch_name"].casefold()]
+        return [self._voucher_view(voucher, now) for voucher in vouchers]
+
+    def get_voucher(self, location_ref: str, unique_id: str, now: float) -> Record:
+        with self._lock:
+            return self._voucher_view(self._voucher(location_ref, unique_id), now)
+
+    def create_voucher(self, location_ref: str, payload: Mapping[str, Any], now: float, generation_seconds: float) -> Record:
+        with self._lock:
+            location = self._location(location_ref)
+            values, errors = ct_rules.clean_voucher_create(payload)
+            if errors:
+                raise Invalid(errors)
+            unique_id = voucher_unique_id(self.data_seed, self.next_voucher_serial)
+            self.next_voucher_serial += 1
+            record = new_voucher_record(unique_id, location["id"], int(now), values)
+            record["_ready_at"] = now + generation_seconds
+            self.vouchers[unique_id] = record
+        self._on_change()
+        return self._voucher_view(record, now)
+
+    def update_voucher(self, location_ref: str, unique_id: str, payload: Mapping[str, Any], now: float) -> Record:
+        with self._lock:
+            current = self._voucher(location_ref, unique_id)
+            values, errors = ct_rules.clean_voucher_update(payload, current)
+            if errors:
+                raise Invalid(errors)
+            record = {**current, **values}
+            self.vouchers[unique_id] = record
+        self._on_change()
+        return self._voucher_view(record, now)
+
+    def delete_voucher(self, location_ref: str, unique_id: str) -> None:
+        with self._lock:
+            self._voucher(location_ref, unique_id)
+            del self.vouchers[unique_id]
+        self._on_change()
+
+    def _codes_of(self, voucher: Record) -> tuple[dict[str, Any], ...]:
+        return voucher_codes(f"{self.data_seed}:{voucher['unique_id']}", voucher["quantity"], voucher["length"],
+                             voucher["voucher_format"], voucher["_activated"], voucher["created_at"])
+
+    def list_codes(self, location_ref: str, unique_id: str, activated: bool | None, now: float) -> list[dict[str, Any]]:
+        """An incomplete batch has no codes yet."""
+        with self._lock:
+            voucher = self._voucher(location_ref, unique_id)
+        if now < voucher["_ready_at"]:
+            return []
+        codes = self._codes_of(voucher)
+        return [code for code in codes if activated is None or code["active"] is activated]
+
+    # ---- boxes ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _box_view(box: Record, now: float) -> Record:
+        view = _public(box)
+        done_at = box["_action_done_at"]
+        if done_at is not None and now >= done_at:
+            view.update(state="online", is_online=True, last_heartbeat=int(done_at), uptime_seconds=0)
+        return view
+
+    def _box(self, slug: str) -> Record:
+        box_id = self.box_ids_by_slug.get(slug)
+        if box_id is None:
+            raise NotFound("Couldn't find Box")
+        return self.boxes[box_id]
+
+    def _settled_box(self, slug: str, now: float) -> Record:
+        """The stored box with a finished action applied, so that a write starts from what readers saw."""
+        box = self._box(slug)
+        if box["_action_done_at"] is not None and now >= box["_action_done_at"]:
+            box = {**box, **self._box_view(box, now), "_action_done_at": None, "_state_before": None}
+            self.boxes[box["id"]] = box
+        return box
+
+    def list_boxes(self, filters: Mapping[str, str | None], now: float) -> list[Record]:
+        """filters: location_id (slug or id), q, state, firmware_version, machine_type; None means unfiltered."""
+        with self._lock:
+            boxes = list(self.boxes.values())
+            location_ref = filters.get("location_id")
+            location_id = None
+            if location_ref:
+                location_id = location_ref if location_ref.isdigit() else self.location_ids_by_slug.get(location_ref, "")
+        views = [self._box_view(box, now) for box in boxes if location_id is None or box["location_id"] == location_id]
+        needle = (filters.get("q") or "").casefold()
+        return [
+            view for view in views
+            if (not needle or _matches(needle, view["description"], view["calledstationid"], view["slug"]))
+            and all(filters.get(field) in (None, view[field]) for field in ("state", "firmware_version", "machine_type"))
+        ]
+
+    def get_box(self, slug: str, now: float) -> Record:
+        with self._lock:
+            return self._box_view(self._box(slug), now)
+
+    def box_action(self, slug: str, payload: Mapping[str, Any], now: float, action_seconds: float) -> Record:
+        with self._lock:
+            box = self._settled_box(slug, now)
+            action = payload.get("action")
+            if action in (None, ""):
+                raise Invalid({"action": [ct_rules.BLANK]})
+            if action not in BOX_ACTIONS:
+                raise Invalid({"action": [ct_rules.NOT_IN_LIST]})
+            if box["state"] == "offline":
+                raise Invalid({"action": ["box is offline"]})
+            if action == "cancel":
+                if box["_action_done_at"] is None:
+                    return self._box_view(box, now)
+                before = box["_state_before"]
+                box = {**box, "state": before, "is_online": before in ("online", "splash_only"),
+                       "_action_done_at": None, "_state_before": None}
+            else:
+                # A resync pushes configuration to a box that stays up; reboot and reset take it down.
+                box = {**box, "state": BOX_ACTION_STATES[action], "is_online": action == "resync",
+                       "_action_done_at": now + action_seconds, "_state_before": box["_state_before"] or box["state"]}
+            self.boxes[box["id"]] = box
+        self._on_change()
+        return self._box_view(box, now)
+
+    def admin_set_box(self, slug: str, fields: Mapping[str, Any], now: float) -> Record:
+        """Set public fields directly; any pending action is dropped. KeyError names an unknown field."""
+        with self._lock:
+            box = self._settled_box(slug, now)
+            unknown = [field for field in fields if field not in box or field.startswith("_") or field in ("id", "slug")]
+            if unknown:
+                raise KeyError(unknown[0])
+            box = {**box, **fields, "_action_done_at": None, "_state_before": None}
+            self.boxes[box["id"]] = box
+        self._on_change()
+        return self._box_view(box, now)
