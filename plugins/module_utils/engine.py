@@ -1,0 +1,277 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired state as data: (what exists, what the user wants) -> a plan. No I/O.
+
+Because planning never touches the network, check mode is "plan and stop" and
+the diff is a rendering of the plan: what ``--check --diff`` shows is exactly
+what the real run then does.
+
+Vocabulary:
+
+- a :class:`Field` maps one module option (the user's word, ``address``) to one
+  API field (``location_address``), with how to compare and convert it;
+- a :class:`Shape` is a resource's fields and natural key;
+- :func:`plan` decides create / update / delete / nothing for one object;
+- :func:`plan_set` does it for a whole declared set, with purge.
+
+Only options the user gave are compared and sent: an option left unset (None)
+never means "set this field to null".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
+
+CREATE = "create"
+UPDATE = "update"
+DELETE = "delete"
+NOTHING = "none"
+
+
+def _same_value(value: Any) -> Any:
+    return value
+
+
+def canonical(value: Any) -> Any:
+    """The comparison form of a value: strings stripped, blank == null, floats rounded to 1e-6."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value, 6)
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    option: str
+    api: str
+    mutable: bool = True  # may change after creation
+    on_create: bool = True  # sent with the create request (False: set by an update right after it)
+    to_api: Callable[[Any], Any] = _same_value
+    from_api: Callable[[Any], Any] = _same_value
+    compare: Callable[[Any], Any] = canonical
+
+
+class Shape:
+    """A resource's fields and its natural key (an option name)."""
+
+    def __init__(self, name: str, fields: Sequence[Field], key: str, identity: Sequence[str] = ()) -> None:
+        self.name = name
+        self.fields = tuple(fields)
+        self.key = key
+        self.identity = tuple(identity)  # API fields that identify an object (id, slug) shown in views
+        self.by_option = {f.option: f for f in self.fields}
+        self.by_api = {f.api: f for f in self.fields}
+        if key not in self.by_option:
+            raise ValueError(f"natural key {key!r} is not a field of {name}")
+
+    def api_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The API fields for the options that were given (not None), converted."""
+        return {f.api: f.to_api(options[f.option]) for f in self.fields if options.get(f.option) is not None}
+
+    def key_of(self, obj: Mapping[str, Any]) -> Any:
+        return obj.get(self.by_option[self.key].api)
+
+    def view(self, obj: Mapping[str, Any] | None) -> dict[str, Any]:
+        """An API object in the user's words: identity fields, then every managed option."""
+        if obj is None:
+            return {}
+        shown = {api: obj.get(api) for api in self.identity}
+        shown.update((f.option, f.from_api(obj.get(f.api))) for f in self.fields)
+        return shown
+
+    def same(self, api: str, current: Any, wanted: Any) -> bool:
+        compare = self.by_api[api].compare
+        return compare(current) == compare(wanted)
+
+
+class ImmutableFieldError(InputError):
+    """The user asked to change a field the API fixes at creation."""
+
+
+class AmbiguousKeyError(CtCloudError):
+    """A natural key matches several objects: we never pick one."""
+
+
+@dataclass
+class Plan:
+    action: str
+    shape: Shape
+    current: dict[str, Any] | None = None
+    payload: dict[str, Any] = field(default_factory=dict)  # API fields sent by the create/update
+    followup: dict[str, Any] = field(default_factory=dict)  # API fields sent by an update right after a create
+    new_defaults: dict[str, Any] = field(default_factory=dict)  # what the server sets on create
+
+    @property
+    def changed(self) -> bool:
+        return self.action != NOTHING
+
+    @property
+    def predicted(self) -> dict[str, Any] | None:
+        """The API object as it will be after the plan is carried out."""
+        if self.action == DELETE:
+            return None
+        if self.action == CREATE:
+            return dict(self.new_defaults, **self.payload, **self.followup)
+        return dict(self.current or {}, **self.payload)
+
+    @property
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """``{option: {"before": ..., "after": ...}}`` for every field the plan sets."""
+        before = self.current or {}
+        sent = dict(self.payload, **self.followup)
+        result = {}
+        for api, value in sent.items():
+            spec = self.shape.by_api[api]
+            result[spec.option] = {"before": spec.from_api(before.get(api)) if self.current else None, "after": spec.from_api(value)}
+        return result
+
+    def diff(self) -> dict[str, Any]:
+        label = f"{self.shape.name} {self.shape.key_of(self.current or self.predicted or {})!r}"
+        return {
+            "before": self.shape.view(self.current),
+            "after": self.shape.view(self.predicted),
+            "before_header": label if self.current else "(absent)",
+            "after_header": label if self.action != DELETE else "(absent)",
+        }
+
+
+def plan(
+    shape: Shape,
+    current: Mapping[str, Any] | None,
+    wanted: Mapping[str, Any] | None,
+    new_defaults: Mapping[str, Any] | None = None,
+) -> Plan:
+    """One object. ``wanted`` is the user's options (None values = not given), or None for "absent"."""
+    current = dict(current) if current is not None else None
+    if wanted is None:
+        return Plan(DELETE if current is not None else NOTHING, shape, current)
+    desired = shape.api_values(wanted)
+    if current is None:
+        payload = {api: value for api, value in desired.items() if shape.by_api[api].on_create}
+        followup = {api: value for api, value in desired.items() if not shape.by_api[api].on_create}
+        # A follow-up equal to what the server sets anyway is no write at all.
+        followup = {api: v for api, v in followup.items() if not shape.same(api, (new_defaults or {}).get(api), v)}
+        return Plan(CREATE, shape, None, payload, followup, dict(new_defaults or {}))
+    changed = {api: value for api, value in desired.items() if not shape.same(api, current.get(api), value)}
+    fixed = [api for api in changed if not shape.by_api[api].mutable]
+    if fixed:
+        details = ", ".join(
+            f"{shape.by_api[api].option} (is {shape.by_api[api].from_api(current.get(api))!r}, wanted {shape.by_api[api].from_api(changed[api])!r})"
+            for api in fixed
+        )
+        raise ImmutableFieldError(
+            f"{shape.name} {shape.key_of(current)!r}: {details} cannot change after creation; "
+            f"delete it (state: absent) and create it again, or keep the current value",
+            shape.by_api[fixed[0]].option,
+        )
+    return Plan(UPDATE if changed else NOTHING, shape, current, changed)
+
+
+def index_by_key(shape: Shape, objects: Iterable[Mapping[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+    """Objects grouped by natural key, compared the way the field compares (so ' A ' is 'A')."""
+    compare = shape.by_option[shape.key].compare
+    index: dict[Any, list[dict[str, Any]]] = {}
+    for obj in objects:
+        index.setdefault(compare(shape.key_of(obj)), []).append(dict(obj))
+    return index
+
+
+def only_match(shape: Shape, matches: Sequence[Mapping[str, Any]], key_value: Any, id_field: str = "id") -> dict[str, Any] | None:
+    """The single object a natural key names; several are an error that lists them."""
+    if len(matches) > 1:
+        ids = ", ".join(str(m.get(id_field)) for m in matches)
+        raise AmbiguousKeyError(
+            f"{len(matches)} {shape.name}s are named {key_value!r} (ids {ids}); refer to one by id",
+            {"matches": [shape.view(m) for m in matches]},
+        )
+    return dict(matches[0]) if matches else None
+
+
+@dataclass
+class SetPlan:
+    """Plans for a declared set, in the order of the declaration, then the purged objects."""
+
+    shape: Shape
+    plans: list[Plan]
+    labels: list[str]  # the natural key of each plan, for the result lists
+
+    def by_outcome(self, outcome: Callable[[Plan], str]) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for label, item in zip(self.labels, self.plans):
+            result.setdefault(outcome(item), []).append(label)
+        return result
+
+    @property
+    def changed(self) -> bool:
+        return any(p.changed for p in self.plans)
+
+    def diff(self) -> dict[str, Any]:
+        """The whole set before and after, keyed by natural key; unchanged entries give the context lines."""
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for label, item in zip(self._unique_labels(), self.plans):
+            if item.current is not None:
+                before[label] = self.shape.view(item.current)
+            if item.predicted is not None:
+                after[label] = self.shape.view(item.predicted)
+        return {"before": before, "after": after}
+
+    def _unique_labels(self) -> list[str]:
+        # Unmanaged objects may share a name; the diff must still show each of them.
+        seen: dict[str, int] = {}
+        unique = []
+        for label in self.labels:
+            seen[label] = seen.get(label, 0) + 1
+            unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+        return unique
+
+
+def plan_set(
+    shape: Shape,
+    current: Sequence[Mapping[str, Any]],
+    wanted: Sequence[Mapping[str, Any]],
+    purge: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None = None,
+    new_defaults: Mapping[str, Any] | None = None,
+    id_field: str = "id",
+    id_option: str = "id",
+) -> SetPlan:
+    """Plans for a declared set.
+
+    Each entry of ``wanted`` is a dict of options, plus ``"_absent": True`` when the object must
+    not exist. An entry with an ``id`` option is matched by id (so it can rename); the others by
+    natural key. Objects no entry names get ``purge(obj)``: the options to apply (e.g. archive),
+    or ``None`` to delete them; without ``purge`` they are left alone and not planned.
+    """
+    by_key = index_by_key(shape, current)
+    by_id = {str(obj.get(id_field)): dict(obj) for obj in current}
+    compare = shape.by_option[shape.key].compare
+    claimed: set = set()
+    plans: list[Plan] = []
+    labels: list[str] = []
+    for entry in wanted:
+        key_value = entry.get(shape.key)
+        if entry.get(id_option) is not None:
+            match = by_id.get(str(entry[id_option]))
+            if match is None and not entry.get("_absent"):
+                raise InputError(f"{shape.name} id {entry[id_option]} does not exist", id_option)
+        else:
+            match = only_match(shape, by_key.get(compare(key_value), []), key_value, id_field)
+        if match is not None:
+            claimed.add(str(match.get(id_field)))
+        options = None if entry.get("_absent") else {k: v for k, v in entry.items() if k not in ("_absent", id_option)}
+        plans.append(plan(shape, match, options, new_defaults))
+        labels.append(str(key_value if key_value is not None else shape.key_of(match or {})))
+    if purge is not None:
+        for obj in current:
+            if str(obj.get(id_field)) in claimed:
+                continue
+            plans.append(plan(shape, obj, purge(dict(obj)), new_defaults))
+            labels.append(str(shape.key_of(obj)))
+    return SetPlan(shape, plans, labels)

@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Carrying out plans: the adapter interface every resource implements, and the runner.
+
+The engine (``engine.py``) decides; this file acts. A :class:`Resource` adapter
+is the only code that knows a resource's API paths. The :class:`Runner` applies
+a plan through it, honouring check mode, and converges when a create's outcome
+is unknown: a POST is never resent blindly (the transport does not retry it
+after a 5xx or a timeout), so the runner re-reads by natural key and only
+creates again if the object is still missing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
+    CREATE,
+    DELETE,
+    NOTHING,
+    UPDATE,
+    Plan,
+    SetPlan,
+    Shape,
+    plan,
+    plan_set,
+)
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
+
+CONVERGE_ATTEMPTS = 5
+CONVERGE_PAUSE = 0.25  # seconds, doubled per attempt
+
+
+class Resource:
+    """How one kind of object is found, created, updated and deleted. Subclasses fill in the API."""
+
+    shape: Shape
+    new_defaults: dict[str, Any] = {}
+    required_on_create: Sequence[str] = ()  # options the API needs to create one
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    # -- reading -----------------------------------------------------------
+
+    def find(self, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The object the options name (by id or natural key), or None."""
+        raise NotImplementedError
+
+    def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def list_all(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    # -- writing -----------------------------------------------------------
+
+    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def update(self, current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def delete(self, current: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- reporting ---------------------------------------------------------
+
+    def outcome(self, item: Plan) -> str:
+        return {CREATE: "created", UPDATE: "updated", DELETE: "deleted", NOTHING: "unchanged"}[item.action]
+
+    def missing_for_create(self, options: Mapping[str, Any]) -> list[str]:
+        return [name for name in self.required_on_create if options.get(name) is None]
+
+    def explain(self, exc: ApiError) -> ApiError:
+        """A 422's field messages in the user's option names (``postcode``, not ``postcode``'s API twin)."""
+        fields = field_errors(exc)
+        if exc.status != 422 or not fields:
+            return exc
+        named = []
+        for api_field, messages in fields.items():
+            spec = self.shape.by_api.get(api_field)
+            name = spec.option if spec else api_field
+            named.append(f"{name} {', '.join(messages)}")
+        exc.message = f"CT rejected the {self.shape.name}: {'; '.join(named)}"
+        return exc
+
+
+class Runner:
+    def __init__(self, resource: Resource, check_mode: bool = False) -> None:
+        self.resource = resource
+        self.check_mode = check_mode
+        self.writes = 0
+
+    def plan_one(self, options: Mapping[str, Any], absent: bool = False) -> Plan:
+        current = self.resource.find(options)
+        item = plan(self.resource.shape, current, None if absent else options, self.resource.new_defaults)
+        if item.action == CREATE and options.get("id") is not None:
+            raise InputError(f"{self.resource.shape.name} id {options['id']} does not exist (an id cannot be chosen when creating)", "id")
+        if item.action == CREATE:
+            missing = self.resource.missing_for_create(options)
+            if missing:
+                name = options.get(self.resource.shape.key)
+                raise InputError(
+                    f"{self.resource.shape.name} {name!r} does not exist; creating it needs {', '.join(missing)}",
+                    missing[0],
+                )
+        return item
+
+    def apply(self, item: Plan, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """Carry out ``item``; returns the object as it now is (as predicted, in check mode)."""
+        if not item.changed or self.check_mode:
+            return item.predicted
+        if item.action == DELETE:
+            self._delete(item.current)
+            return None
+        if item.action == UPDATE:
+            self.writes += 1
+            return self.resource.update(item.current, item.payload)
+        created = self._create(item)
+        # What the create did not set (fields only an update accepts, or what a converged
+        # object lacks) is sent once more as an update; normally that is just the follow-up.
+        rest = plan(self.resource.shape, created, options or {}, self.resource.new_defaults)
+        if rest.action == UPDATE:
+            self.writes += 1
+            created = self.resource.update(created, rest.payload)
+        return created
+
+    def _delete(self, current: dict[str, Any]) -> None:
+        self.writes += 1
+        try:
+            self.resource.delete(current)
+        except ApiError as exc:
+            if exc.status != 404:  # a retried DELETE whose first attempt went through
+                raise
+
+    def _create(self, item: Plan) -> dict[str, Any]:
+        key_value = self.resource.shape.key_of(item.payload)
+        for attempt in range(1, CONVERGE_ATTEMPTS + 1):
+            self.writes += 1
+            try:
+                return self.resource.create(item.payload)
+            except ApiError as exc:
+                if not exc.retryable or attempt == CONVERGE_ATTEMPTS:
+                    raise
+                # Unknown outcome (5xx, timeout, reset): look before creating again.
+                existing = self.resource.find_by_key(key_value)
+                if existing is not None:
+                    return existing
+                time.sleep(CONVERGE_PAUSE * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- sets --------------------------------------------------------------
+
+    def plan_set(
+        self,
+        entries: Sequence[Mapping[str, Any]],
+        purge: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None,
+    ) -> SetPlan:
+        current = self.resource.list_all()
+        set_plan = plan_set(self.resource.shape, current, entries, purge, self.resource.new_defaults)
+        problems = []
+        for item, entry in zip(set_plan.plans, entries):
+            if item.action == CREATE:
+                missing = self.resource.missing_for_create(entry)
+                if missing:
+                    problems.append(f"{entry.get(self.resource.shape.key)!r} does not exist; creating it needs {', '.join(missing)}")
+        if problems:
+            raise InputError(f"nothing was changed: {'; '.join(problems)}", self.resource.required_on_create[0])
+        return set_plan
+
+    def apply_set(self, set_plan: SetPlan, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Apply every plan in order; a failure reports what was already done."""
+        results: list[dict[str, Any] | None] = []
+        done: dict[str, list[str]] = {}
+        for index, (label, item) in enumerate(zip(set_plan.labels, set_plan.plans)):
+            options = entries[index] if index < len(entries) else None
+            try:
+                results.append(self.apply(item, options))
+            except CtCloudError as exc:
+                summary = "; ".join(f"{outcome}: {', '.join(names)}" for outcome, names in done.items() if outcome != "unchanged")
+                raise CtCloudError(
+                    f"{exc} (while applying {self.resource.shape.name} {label!r}; already done: {summary or 'nothing'})",
+                    dict(exc.details, done=done),
+                ) from None
+            done.setdefault(self.resource.outcome(item), []).append(label)
+        return results
