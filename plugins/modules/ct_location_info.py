@@ -1,0 +1,107 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ct_location_info
+short_description: List CT locations
+version_added: 0.1.0
+description:
+  - Returns CT locations, every page of them, optionally filtered.
+author:
+  - ctcloud.cloud contributors
+extends_documentation_fragment:
+  - ctcloud.cloud.ct
+  - ctcloud.cloud.attributes
+  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.info_module
+options:
+  id:
+    description: Numeric id or slug of one location. The result is a list of that one location, or empty.
+    type: str
+  name:
+    description: Only locations with exactly this name (compared without surrounding spaces).
+    type: str
+  q:
+    description: The API's search, a case-insensitive substring of the name, address or town.
+    type: str
+  archived:
+    description: Only archived (V(true)) or only active (V(false)) locations. Default is both.
+    type: bool
+"""
+
+EXAMPLES = r"""
+- name: All locations
+  ctcloud.cloud.ct_location_info:
+  register: all_locations
+
+- name: Active locations in Brighton
+  ctcloud.cloud.ct_location_info:
+    q: Brighton
+    archived: false
+  register: brighton
+
+- name: Print their names
+  ansible.builtin.debug:
+    msg: "{{ brighton.locations | map(attribute='location_name') }}"
+"""
+
+RETURN = r"""
+locations:
+  description: The locations, as the API returns them, in the API's order (by id).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: "1813"
+      location_name: Brighton Seafront Cafe
+      slug: brighton-seafront-cafe-iajpng9akeztfqknmlfusw
+      state: active
+      archived: false
+      town: Brighton
+"""
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import SHAPE, LocationResource
+from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
+
+
+def run(module):
+    p = module.params
+    location_id = validation.id_or_slug(p["id"], "id") if p["id"] is not None else None
+    name = validation.text(p["name"], "name", 1) if p["name"] is not None else None
+    resource = LocationResource(module.client)
+    if location_id is not None:
+        found = resource.find({"id": location_id})
+        locations = [found] if found else []
+    else:
+        # Searching by the name narrows the read; the exact match is applied below.
+        locations = resource.list_all(params={"q": p["q"] or name} if (p["q"] or name) else None)
+    compare = SHAPE.by_option["name"].compare
+    if name is not None:
+        locations = [loc for loc in locations if compare(loc.get("location_name")) == compare(name)]
+    if p["archived"] is not None:
+        locations = [loc for loc in locations if bool(loc.get("archived")) == p["archived"]]
+    return {"changed": False, "locations": locations}
+
+
+def main():
+    module = CtCloudModule(
+        {
+            "id": {"type": "str"},
+            "name": {"type": "str"},
+            "q": {"type": "str"},
+            "archived": {"type": "bool"},
+        },
+        cloud="ct",
+        supports_check_mode=True,
+        mutually_exclusive=[("id", "q")],
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ct_locations
+short_description: Manage the whole set of CT locations declaratively
+version_added: 0.1.0
+description:
+  - Makes CT hold exactly the locations you declare, the way a team keeps its sites in git.
+  - Reads every location once (all pages), then creates, updates, archives or deletes only what differs.
+    1,000 declared locations with no drift cost about ten requests.
+  - Each entry of O(locations) takes the same options as M(ctcloud.cloud.ct_location). Entries are matched to
+    existing locations by O(locations[].id) when given (so an entry can rename a location), otherwise by
+    O(locations[].name).
+  - The whole list is checked before anything is sent (lengths, coordinates, duplicate names, fields needed to
+    create). If any entry is invalid, nothing is written and every problem is reported at once.
+  - Locations you do not declare are left alone, archived or deleted, as O(purge) says.
+author:
+  - ctcloud.cloud contributors
+extends_documentation_fragment:
+  - ctcloud.cloud.ct
+  - ctcloud.cloud.attributes
+  - ctcloud.cloud.attributes.ct
+attributes:
+  check_mode:
+    support: full
+    details: Check mode plans every change and reports it (result lists and diff) without writing.
+  diff_mode:
+    support: full
+    details: The diff shows the whole set, keyed by location name, before and after.
+options:
+  locations:
+    description:
+      - The locations that should exist (or, with O(locations[].state=absent), not exist).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      id:
+        description: Numeric id or slug of an existing location; with a different O(locations[].name) it renames it.
+        type: str
+      name:
+        description: The location's name (API C(location_name)), 5 to 100 characters; unique within the list.
+        type: str
+      address:
+        description: The address (API C(location_address)), 5 to 200 characters. Required to create.
+        type: str
+      street:
+        description: Street (API C(street)).
+        type: str
+      town:
+        description: Town (API C(town)), at least 3 characters. Required to create.
+        type: str
+      postcode:
+        description: Postcode (API C(postcode)), 3 to 8 characters. Required to create.
+        type: str
+      phone:
+        description: Phone number (API C(phone1)).
+        type: str
+      website:
+        description: Website (API C(location_website)).
+        type: str
+      location_type:
+        description: Kind of venue (API C(location_type)).
+        type: str
+      timezone:
+        description: Time zone name (API C(timezone)).
+        type: str
+      development_mode:
+        description: Development mode (API C(development_mode)).
+        type: str
+      daily_limit:
+        description: Whether the daily limit applies (API C(daily_limit)).
+        type: bool
+      latitude:
+        description: Latitude in degrees, -90 to 90 (API C(lat)).
+        type: float
+      longitude:
+        description: Longitude in degrees, -180 to 180 (API C(lng)).
+        type: float
+      state:
+        description: V(present) (active), V(archived) or V(absent) (deleted).
+        type: str
+        choices: [present, archived, absent]
+        default: present
+  purge:
+    description:
+      - What to do with existing locations that no entry names.
+      - V(false) leaves them alone; V(archive) archives them (reversible); V(delete) deletes them with their vouchers.
+    type: str
+    choices: ["false", archive, delete]
+    default: "false"
+seealso:
+  - module: ctcloud.cloud.ct_location
+  - module: ctcloud.cloud.ct_location_info
+"""
+
+EXAMPLES = r"""
+- name: Keep CT's locations exactly as declared in git, archiving the rest
+  ctcloud.cloud.ct_locations:
+    locations: "{{ ct_sites }}"
+    purge: archive
+
+- name: Show in a pull request what the merge would change
+  ctcloud.cloud.ct_locations:
+    locations: "{{ ct_sites }}"
+    purge: archive
+  check_mode: true
+  diff: true
+  register: plan
+
+- name: Rename one site by id while declaring the rest by name
+  ctcloud.cloud.ct_locations:
+    locations:
+      - id: "1813"
+        name: Brighton Seafront Cafe & Bar
+      - name: Head Office
+        address: 10 High Street
+        town: London
+        postcode: EC1A 1BB
+"""
+
+RETURN = r"""
+created:
+  description: Names of the locations created (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [Head Office]
+updated:
+  description: Names of the locations whose fields were changed (restoring an archived location counts here).
+  returned: always
+  type: list
+  elements: str
+archived:
+  description: Names of the locations archived, by their entry or by O(purge=archive).
+  returned: always
+  type: list
+  elements: str
+deleted:
+  description: Names of the locations deleted, by their entry or by O(purge=delete).
+  returned: always
+  type: list
+  elements: str
+unchanged:
+  description: Names of the locations that already were as declared (and, with O(purge=archive), already archived
+    undeclared ones).
+  returned: always
+  type: list
+  elements: str
+locations:
+  description: The declared locations as the API returns them after the run, in the order of O(locations); V(null)
+    for entries that are absent. In check mode, as they would be.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import ENTRY_OPTIONS, SHAPE, LocationResource, validate
+from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
+
+OUTCOMES = ("created", "updated", "archived", "deleted", "unchanged")
+PURGES = {
+    "false": None,
+    "archive": lambda location: {"state": "archived"},
+    "delete": lambda location: None,
+}
+
+
+def validated_entries(raw_entries):
+    """Every entry checked before any request; all problems reported together."""
+    entries, problems = [], []
+    names, ids = {}, {}
+    compare = SHAPE.by_option["name"].compare
+    for index, raw in enumerate(raw_entries):
+        where = f"locations[{index}]"
+        try:
+            entry = validate(raw, where)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        if entry["name"] is not None:
+            key = compare(entry["name"])
+            if key in names:
+                problems.append(f"{where}.name {entry['name']!r} is also the name of locations[{names[key]}]")
+            names.setdefault(key, index)
+        if entry["id"] is not None:
+            if entry["id"] in ids:
+                problems.append(f"{where}.id {entry['id']!r} is also the id of locations[{ids[entry['id']]}]")
+            ids.setdefault(entry["id"], index)
+        entry["_absent"] = entry["state"] == "absent"
+        entries.append(entry)
+    if problems:
+        count = f"{len(problems)} invalid location entr{'y' if len(problems) == 1 else 'ies'}"
+        raise InputError(f"{count}, nothing was changed: {'; '.join(problems)}", "locations")
+    return entries
+
+
+def run(module):
+    entries = validated_entries(module.params["locations"])
+    runner = Runner(LocationResource(module.client), module.check_mode)
+    set_plan = runner.plan_set(entries, PURGES[module.params["purge"]])
+    results = runner.apply_set(set_plan, entries)
+    outcomes = set_plan.by_outcome(runner.resource.outcome)
+    result = {"changed": set_plan.changed, "locations": results[: len(entries)]}
+    for outcome in OUTCOMES:
+        result[outcome] = outcomes.get(outcome, [])
+    if module.diff_mode:
+        result["diff"] = set_plan.diff()
+    return result
+
+
+def main():
+    module = CtCloudModule(
+        {
+            "locations": {"type": "list", "elements": "dict", "required": True, "options": ENTRY_OPTIONS},
+            "purge": {"type": "str", "choices": ["false", "archive", "delete"], "default": "false"},
+        },
+        cloud="ct",
+        supports_check_mode=True,
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
