@@ -1,0 +1,84 @@
+"""Fixtures of the emulator tests: a real server on 127.0.0.1, spoken to over HTTP with `requests`.
+
+One in-process emulator serves the whole session; the `emu` fixture resets its
+data, counters, tokens and knobs before every test, so tests are independent.
+Tests that need a process of their own (start line, signals, state file) use
+`spawn_emulator`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+from emulator_testing import RUN_EMULATOR, TEST_KNOBS, TEST_SEED, Emulator, EmulatorClient, start_test_emulator
+
+
+@pytest.fixture(scope="session")
+def running_emulator() -> Iterator[Emulator]:
+    emulator = start_test_emulator()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emu(running_emulator: Emulator) -> Iterator[EmulatorClient]:
+    """A freshly reset emulator: seed data, zero counters, only the initial refresh token, test knobs."""
+    resetter = requests.Session()
+    admin_url = f"{running_emulator.base_url}/_admin"
+    for path, body in (("reset", {"tokens": True, "seed": TEST_SEED.as_dict()}), ("config", TEST_KNOBS)):
+        response = resetter.post(f"{admin_url}/{path}", json=body)
+        assert response.ok, response.text
+    resetter.close()
+    client = EmulatorClient(running_emulator.start_line())
+    yield client
+    client.session.close()
+
+
+class SpawnedEmulator:
+    """An emulator in its own process, started through the launcher like a user would."""
+
+    def __init__(self, process: subprocess.Popen[str], start_line: dict[str, Any]) -> None:
+        self.process = process
+        self.line = start_line
+        self.client = EmulatorClient(start_line)
+
+    def terminate(self, signum: int = signal.SIGTERM, timeout: float = 10) -> int:
+        self.client.session.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def spawn_emulator() -> Iterator[Callable[..., SpawnedEmulator]]:
+    """Start `run_emulator.py` with extra arguments; every process is stopped after the test."""
+    spawned: list[SpawnedEmulator] = []
+
+    def spawn(*arguments: str, cwd: str | None = None, command: list[str] | None = None, env: dict[str, str] | None = None) -> SpawnedEmulator:
+        process = subprocess.Popen(  # pylint: disable=consider-using-with  # stopped by the fixture
+            command or [sys.executable, RUN_EMULATOR, "--port", "0", *arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env,
+        )
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        if not first_line:
+            process.wait(timeout=10)
+            raise AssertionError(f"emulator did not start: {process.stderr.read() if process.stderr else ''}")
+        emulator = SpawnedEmulator(process, json.loads(first_line))
+        spawned.append(emulator)
+        return emulator
+
+    yield spawn
+    for emulator in spawned:
+        if emulator.process.poll() is None:
+            emulator.terminate()
+        for stream in (emulator.process.stdout, emulator.process.stderr):
+            if stream is not None:
+                stream.close()
