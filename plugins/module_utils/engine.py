@@ -31,6 +31,7 @@ CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 NOTHING = "none"
+_PREDICTED: Any = object()  # "no result given: show the prediction"
 
 
 def _same_value(value: Any) -> Any:
@@ -132,11 +133,13 @@ class Plan:
             result[spec.option] = {"before": spec.from_api(before.get(api)) if self.current else None, "after": spec.from_api(value)}
         return result
 
-    def diff(self) -> dict[str, Any]:
-        label = f"{self.shape.name} {self.shape.key_of(self.current or self.predicted or {})!r}"
+    def diff(self, result: Any = _PREDICTED) -> dict[str, Any]:
+        """Before and after in the user's words; ``result`` is the object the API returned, if it ran."""
+        after = self.predicted if result is _PREDICTED else result
+        label = f"{self.shape.name} {self.shape.key_of(self.current or after or {})!r}"
         return {
             "before": self.shape.view(self.current),
-            "after": self.shape.view(self.predicted),
+            "after": self.shape.view(after),
             "before_header": label if self.current else "(absent)",
             "after_header": label if self.action != DELETE else "(absent)",
         }
@@ -212,15 +215,19 @@ class SetPlan:
     def changed(self) -> bool:
         return any(p.changed for p in self.plans)
 
-    def diff(self) -> dict[str, Any]:
-        """The whole set before and after, keyed by natural key; unchanged entries give the context lines."""
+    def diff(self, results: Sequence[Mapping[str, Any] | None] | None = None) -> dict[str, Any]:
+        """The whole set before and after, keyed by natural key; unchanged entries give the context lines.
+
+        ``results`` are the objects the API returned, one per plan, when the plans were carried out.
+        """
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
-        for label, item in zip(self._unique_labels(), self.plans):
+        outcomes = results if results is not None else [item.predicted for item in self.plans]
+        for label, item, outcome in zip(self._unique_labels(), self.plans, outcomes):
             if item.current is not None:
                 before[label] = self.shape.view(item.current)
-            if item.predicted is not None:
-                after[label] = self.shape.view(item.predicted)
+            if outcome is not None:
+                after[label] = self.shape.view(outcome)
         return {"before": before, "after": after}
 
     def _unique_labels(self) -> list[str]:

@@ -172,7 +172,7 @@ def run(module):
     location = runner.apply(item, options)
     result = {"changed": item.changed, "location": location, "changes": item.changes}
     if module.diff_mode:
-        result["diff"] = item.diff()
+        result["diff"] = item.diff(location)
     return result
 
 

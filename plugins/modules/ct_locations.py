@@ -212,7 +212,7 @@ def run(module):
     for outcome in OUTCOMES:
         result[outcome] = outcomes.get(outcome, [])
     if module.diff_mode:
-        result["diff"] = set_plan.diff()
+        result["diff"] = set_plan.diff(results)
     return result
 
 
