@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: ct_boxes
+short_description: CT boxes (access points) as inventory hosts
+version_added: 0.1.0
+author:
+  - ctcloud.cloud contributors
+description:
+  - Every CT box becomes one inventory host, reachable at its own address, with host variables describing it and
+    default groups by location and state.
+  - The configuration file name must end with C(.ct_boxes.yml) or C(.ct_boxes.yaml).
+  - The connection options may be Jinja2 templates (lookups, extra vars); the same environment variables as the
+    modules' apply when an option is not set.
+  - C(ansible_host) is the box's C(wan_ip), the address of the box's own WAN interface. It is not C(public_ip), the
+    address the CT cloud sees the box's traffic come from, which usually belongs to the site's NAT router and is shared
+    by every box behind it. Reach boxes over the site network or a VPN; to use another address set C(ansible_host)
+    with O(compose), for example V(ct_box_public_ip). Boxes without a C(wan_ip) (new boxes) get no C(ansible_host).
+  - "Host variables (each named O(hostvars_prefix) + name + O(hostvars_suffix), by default C(ct_box_<name>)):
+    C(id), C(slug), C(calledstationid) (the MAC address as CT stores it), C(mac), C(description), C(state),
+    C(online), C(location_id), C(location_slug), C(wan_ip), C(public_ip), C(machine_type), C(firmware_version),
+    C(serial_number), C(uptime_seconds), C(last_heartbeat) (unix seconds), C(clients_online), C(zone_id), C(tags),
+    C(created_at) (unix seconds)."
+  - "Default groups (each named O(group_prefix) + ..., by default C(ct_...)): C(location_<location slug>) (C(unassigned)
+    for boxes without a location) and C(state_<state>) (for example C(ct_state_online), C(ct_state_offline),
+    C(ct_state_splash_only)). Names are folded to lower-case ASCII letters, digits and underscores."
+  - With caching on, the raw box list is cached and the hosts are rebuilt from it on every run; a cache hit sends no
+    request at all. The cache key depends on O(api_url), O(client_id) and O(location).
+  - Like the modules, the plugin renews CT access tokens with the refresh token and keeps the rotated refresh token
+    in O(token_store).
+extends_documentation_fragment:
+  - ctcloud.cloud.ct
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: Marks this file as a configuration of this plugin.
+    required: true
+    type: str
+    choices: [ctcloud.cloud.ct_boxes]
+  client_id:
+    env:
+      - name: CT_CLIENT_ID
+  client_secret:
+    env:
+      - name: CT_CLIENT_SECRET
+  refresh_token:
+    env:
+      - name: CT_REFRESH_TOKEN
+  access_token:
+    env:
+      - name: CT_ACCESS_TOKEN
+  api_url:
+    env:
+      - name: CT_API_URL
+  auth_url:
+    env:
+      - name: CT_AUTH_URL
+  token_store:
+    env:
+      - name: CTCLOUD_TOKEN_STORE
+  hostnames:
+    description:
+      - The box fields to name hosts by, in order of preference; the first one with a usable value wins, and a box
+        with none of them is named by its id.
+      - A field is a name or a dotted path in the API's box record, such as V(slug), V(calledstationid),
+        V(serial_number), V(description) or V(id).
+      - Names are made safe for host patterns (lower-case ASCII letters, digits and hyphens, at most 63 characters).
+        Boxes whose names collide, or that would be named V(all), V(ungrouped) or V(localhost), all get their id
+        appended, so the result does not depend on the order of the API's reply.
+    type: list
+    elements: str
+    default: [slug, id]
+  hostvars_prefix:
+    description:
+      - Prepended to every host variable name this plugin sets (except C(ansible_host)).
+      - A prefix and suffix that would make a name ansible-core reserves (such as C(tags)) are refused.
+    type: str
+    default: ct_box_
+  hostvars_suffix:
+    description: Appended to every host variable name this plugin sets (except C(ansible_host)).
+    type: str
+    default: ""
+  hostvars:
+    description:
+      - Set only these host variables (names without prefix and suffix); by default all of them.
+    type: list
+    elements: str
+    choices: [id, slug, calledstationid, mac, description, state, online, location_id, location_slug, wan_ip, public_ip,
+              machine_type, firmware_version, serial_number, uptime_seconds, last_heartbeat, clients_online, zone_id, tags,
+              created_at]
+  default_groups:
+    description: Add the default groups described above. O(groups) and O(keyed_groups) work either way.
+    type: bool
+    default: true
+  group_prefix:
+    description: Prepended to every default group name. Letters, digits and underscores; may be empty.
+    type: str
+    default: ct_
+  location:
+    description: Only boxes of the location with this slug (filtered by the API).
+    type: str
+  states:
+    description: Only boxes in one of these states, for example V([online, offline]). Default is every state.
+    type: list
+    elements: str
+"""
+
+EXAMPLES = r"""
+# inventory/boxes.ct_boxes.yml: credentials from CT_CLIENT_ID, CT_CLIENT_SECRET and CT_REFRESH_TOKEN
+plugin: ctcloud.cloud.ct_boxes
+
+# ---
+# One location's boxes that are up, named by serial number, reached at their public address.
+plugin: ctcloud.cloud.ct_boxes
+location: brighton-seafront-cafe-iajpng9akeztfqknmlfusw
+states: [online, splash_only]
+hostnames: [serial_number, slug]
+compose:
+  ansible_host: ct_box_public_ip
+keyed_groups:
+  - key: ct_box_firmware_version
+    prefix: firmware
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/ansible-inventory
+"""
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL, DEFAULT_AUTH_URL, CtClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX_LIST
+from ansible_collections.ctcloud.cloud.plugins.plugin_utils.cloud_inventory import CloudInventory
+from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import GroupNamer
+from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostvars import HostvarTable
+from ansible_collections.ctcloud.cloud.plugins.plugin_utils.record_fields import path
+
+# Host variable name (before prefix and suffix) -> how to read it from a box record.
+BOX_HOSTVARS = {
+    "id": path("id"),
+    "slug": path("slug"),
+    "calledstationid": path("calledstationid"),
+    "mac": path("mac"),
+    "description": path("description"),
+    "state": path("state"),
+    "online": path("is_online"),
+    "location_id": path("location_id"),
+    "location_slug": path("location_slug"),
+    "wan_ip": path("wan_ip"),
+    "public_ip": path("public_ip"),
+    "machine_type": path("machine_type"),
+    "firmware_version": path("firmware_version"),
+    "serial_number": path("serial_number"),
+    "uptime_seconds": path("uptime_seconds"),
+    "last_heartbeat": path("last_heartbeat"),
+    "clients_online": path("clients_online"),
+    "zone_id": path("zone_id"),
+    "tags": path("tags"),
+    "created_at": path("created_at"),
+}
+
+_location_slug = path("location_slug")
+_location_id = path("location_id")
+_state = path("state")
+
+
+class InventoryModule(CloudInventory):
+    NAME = "ctcloud.cloud.ct_boxes"
+    FILE_SUFFIXES = (".ct_boxes.yml", ".ct_boxes.yaml")
+
+    def read_settings(self):
+        settings = self.common_settings()
+        location = self.get_option("location")
+        states = self.get_option("states")
+        settings.update(
+            {
+                "api_url": self.templated_option("api_url") or DEFAULT_API_URL,
+                "auth_url": self.templated_option("auth_url") or DEFAULT_AUTH_URL,
+                "client_id": self.templated_option("client_id"),
+                "client_secret": self.templated_option("client_secret"),
+                "refresh_token": self.templated_option("refresh_token"),
+                "access_token": self.templated_option("access_token"),
+                "token_store": self.templated_option("token_store"),
+                "validate_certs": self.get_option("validate_certs"),
+                "timeout": self.get_option("timeout"),
+                "location": validation.id_or_slug(location, "location") if location is not None else None,
+                "states": frozenset(validation.text(state, "states", 1) for state in states) if states else None,
+            }
+        )
+        return settings
+
+    def query(self, settings):
+        return {key: settings[key] for key in ("api_url", "client_id", "location")}
+
+    def fetch(self, settings):
+        client = CtClient.build(
+            api_url=settings["api_url"],
+            auth_url=settings["auth_url"],
+            client_id=settings["client_id"],
+            client_secret=settings["client_secret"],
+            refresh_token=settings["refresh_token"],
+            access_token=settings["access_token"],
+            token_store=settings["token_store"],
+            validate_certs=settings["validate_certs"],
+            timeout=settings["timeout"],
+        )
+        params = {"location_id": settings["location"]} if settings["location"] else None
+        try:
+            return client.list_all(["boxes"], "boxes", CT_BOX_LIST, params=params)
+        finally:
+            client.close()
+
+    def keep(self, record, settings):
+        return settings["states"] is None or record.get("state") in settings["states"]
+
+    def hostvar_table(self, settings):
+        return HostvarTable(
+            BOX_HOSTVARS,
+            prefix=settings["hostvars_prefix"],
+            suffix=settings["hostvars_suffix"],
+            allow=settings["hostvars"],
+            per_record={"ansible_host": path("wan_ip")},
+        )
+
+    def group_function(self, settings):
+        namer = GroupNamer(settings["group_prefix"])
+        unassigned = namer.plain("unassigned")
+
+        def groups_of(box):
+            return (
+                namer.name("location", _location_slug(box), _location_id(box)) or unassigned,
+                namer.name("state", _state(box)),
+            )
+
+        return groups_of
