@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import time
 from typing import Any, Callable, Iterable
 
 from ansible.errors import AnsibleError, AnsibleParserError
@@ -98,9 +99,15 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         except (ValueError, CtCloudError) as exc:
             raise AnsibleParserError(f"{os.path.basename(path)}: {exc}") from None
         key = records_cache.cache_key(self.get_cache_key(path), self.query(settings))
-        records = self._cached_or_fetched(key, cache, settings)
+        started = time.perf_counter()
+        records, source = self._cached_or_fetched(key, cache, settings)
+        read = time.perf_counter()
         records = [record for record in records if isinstance(record, dict) and self.keep(record, settings)]
         self._populate(records, settings, table)
+        self.display.vvv(
+            f"{self.NAME}: {len(records)} hosts; records read from {source} in {read - started:.2f}s, "
+            f"hosts and groups built in {time.perf_counter() - read:.2f}s"
+        )
 
     def _reject_unknown_options(self, config: Any, path: str) -> None:
         known = set(self._options) | {"plugin"}
@@ -129,7 +136,8 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
                 raise AnsibleParserError(f"option {option}: the template cannot be rendered: {exc.message}") from None
         return value
 
-    def _cached_or_fetched(self, key: str, cache: bool, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    def _cached_or_fetched(self, key: str, cache: bool, settings: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        """The raw records and where they came from ("the cache" or "the API")."""
         use_cache = self.get_option("cache")
         if use_cache and cache:
             try:
@@ -137,11 +145,11 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 records = None
             if records is not None:
-                return records
+                return records, "the cache"
         records = self._fetch_or_fail(settings)
         if use_cache:
             self._cache[key] = records_cache.encode(records)
-        return records
+        return records, "the API"
 
     def _fetch_or_fail(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         for present, library in ((HAS_REQUESTS, "requests"), (HAS_JSONSCHEMA, "jsonschema")):
