@@ -90,7 +90,8 @@ def golden(path: str, golden_path: str, regenerate: bool) -> int:
 
 
 def regenerate(config: str, golden_path: str) -> int:
-    output = subprocess.run(["ansible-inventory", "-i", config, "--list"], check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
+    environment = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+    output = subprocess.run(["ansible-inventory", "-i", config, "--list"], check=True, capture_output=True, text=True, env=environment).stdout
     listing = golden_path + ".list.tmp"
     with open(listing, "w", encoding="utf-8") as handle:
         handle.write(output)
