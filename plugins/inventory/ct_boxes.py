@@ -9,7 +9,7 @@ name: ct_boxes
 short_description: CT boxes (access points) as inventory hosts
 version_added: 0.1.0
 author:
-  - ctcloud.cloud contributors
+  - ctcloud.cloud contributors (@ctcloud)
 description:
   - Every CT box becomes one inventory host, reachable at its own address, with host variables describing it and
     default groups by location and state.

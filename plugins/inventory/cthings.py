@@ -9,7 +9,7 @@ name: cthings
 short_description: cThings Cloud devices as inventory hosts
 version_added: 0.1.0
 author:
-  - ctcloud.cloud contributors
+  - ctcloud.cloud contributors (@ctcloud)
 description:
   - Every cThings Cloud device becomes one inventory host, with host variables describing it and default groups by
     type, entity, manufacturer and connection state.

@@ -14,7 +14,7 @@ description:
   - With O(readings=true), each device also carries its readings between O(from) and O(to).
     Readings exist only in version 2 of the cThings API; the client picks the API version per endpoint.
 author:
-  - ctcloud.cloud contributors
+  - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
   - ctcloud.cloud.attributes

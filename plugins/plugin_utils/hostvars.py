@@ -87,4 +87,3 @@ class HostvarTable:
         for name, get in self._pairs:
             hostvars[name] = get(record)
         return hostvars
-

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) ctcloud.cloud contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The floor of an inventory plugin's cost, and the plugin measured against it.
@@ -97,17 +96,17 @@ def compare(inventory: str, runs: int, work: Path, ansible_inventory: str) -> di
     work.mkdir(parents=True, exist_ok=True)
     plugin_list = work / "plugin-list.json"
     cold = []
-    for _ in range(runs):
+    for _attempt in range(runs):
         run = measure([ansible_inventory, "-i", inventory, "--list", "--flush-cache"], output=plugin_list)
         if run.returncode:
             raise SystemExit(f"ansible-inventory failed on {inventory} (rc {run.returncode})")
         cold.append(run)
     hit_list = work / "hit-list.json"
-    hit = [measure([ansible_inventory, "-i", inventory, "--list"], output=hit_list) for _ in range(runs)]
+    hit = [measure([ansible_inventory, "-i", inventory, "--list"], output=hit_list) for _attempt in range(runs)]
     floor = write_floor(plugin_list, work)
     floor_env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="script")
     floor_list = work / "floor-list.json"
-    base = [measure([ansible_inventory, "-i", str(floor), "--list"], env=floor_env, output=floor_list) for _ in range(runs)]
+    base = [measure([ansible_inventory, "-i", str(floor), "--list"], env=floor_env, output=floor_list) for _attempt in range(runs)]
     same = floor_list.read_bytes() == plugin_list.read_bytes() == hit_list.read_bytes()
     result = {"inventory": inventory, "hosts": len(json.loads(plugin_list.read_text())["_meta"]["hostvars"]), "same_output": same}
     result.update({"cold": _median(cold), "cache_hit": _median(hit), "floor": _median(base)})
@@ -120,7 +119,7 @@ def compare(inventory: str, runs: int, work: Path, ansible_inventory: str) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--inventory", required=True, help="the plugin's config file (with cache: true for the hit runs)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/inventory-floor"))
