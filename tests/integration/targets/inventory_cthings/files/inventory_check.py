@@ -7,8 +7,8 @@
     sizes, host variable names), small enough for a playbook to register.
 ``golden LIST.json GOLDEN.json [--regenerate]``
     Compare the inventory with a golden file exactly, after normalization
-    (ansible-core 2.19 wraps untrusted strings as ``{"__ansible_unsafe": ...}``;
-    older versions do not). Exit 1 with a unified diff on any difference.
+    (ansible-core 2.19 wraps untrusted strings as ``{"__ansible_unsafe": ...}``
+    and names its JSON profile in ``_meta``; older versions do neither). Exit 1 with a unified diff on any difference.
     ``--regenerate`` writes GOLDEN.json instead: the only way it changes.
 ``devices STATE.json``
     How many devices the emulator's state dump holds, and how many are not test devices.
@@ -43,7 +43,10 @@ def normalize(value: Any) -> Any:
 
 def load(path: str) -> Any:
     with open(path, encoding="utf-8") as handle:
-        return normalize(json.load(handle))
+        data = normalize(json.load(handle))
+    if isinstance(data, dict) and isinstance(data.get("_meta"), dict):
+        data["_meta"].pop("profile", None)  # the JSON profile name ansible-core 2.19 adds
+    return data
 
 
 def dump(data: Any) -> str:
