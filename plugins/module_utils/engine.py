@@ -116,8 +116,8 @@ class Plan:
     @property
     def predicted(self) -> dict[str, Any] | None:
         """The API object as it will be after the plan is carried out."""
-        if self.action == DELETE:
-            return None
+        if self.action == DELETE or (self.current is None and self.action == NOTHING):
+            return None  # deleted, or absent and already missing
         if self.action == CREATE:
             return dict(self.new_defaults, **self.payload, **self.followup)
         return dict(self.current or {}, **self.payload)

@@ -14,7 +14,7 @@ creates again if the object is still missing.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
@@ -32,6 +32,40 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 
 CONVERGE_ATTEMPTS = 5
 CONVERGE_PAUSE = 0.25  # seconds, doubled per attempt
+WAIT_FIRST_PAUSE = 0.2  # seconds between reads while waiting, doubled per read...
+WAIT_MAX_PAUSE = 5.0  # ...up to this
+
+T = TypeVar("T")
+
+
+class WaitTimeoutError(CtCloudError):
+    """Something the API does asynchronously did not finish in the time the user allowed."""
+
+
+def wait_until(
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+    timeout: float,
+    what: str,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``read()`` until ``done(result)``, for at most ``timeout`` seconds, with growing pauses.
+
+    Returns the first result that is done; raises :class:`WaitTimeoutError` (the last result in its
+    details as ``last``) when the time is up. ``read`` is called at least once, even with timeout 0.
+    """
+    deadline = clock() + timeout
+    pause = WAIT_FIRST_PAUSE
+    while True:
+        result = read()
+        if done(result):
+            return result
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise WaitTimeoutError(f"{what} did not finish within {timeout:g} seconds", {"last": result})
+        sleep(min(pause, remaining))
+        pause = min(pause * 2, WAIT_MAX_PAUSE)
 
 
 class Resource:

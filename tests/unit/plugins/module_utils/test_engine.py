@@ -60,6 +60,7 @@ def test_absent_deletes_what_exists_and_does_nothing_otherwise():
     assert plan(LOCATION, CAFE, None).action == engine.DELETE
     assert plan(LOCATION, None, None).action == engine.NOTHING
     assert plan(LOCATION, CAFE, None).predicted is None
+    assert plan(LOCATION, None, None).predicted is None  # absent and already missing: null, not {}
 
 
 def test_immutable_field_change_is_refused_naming_both_values():
