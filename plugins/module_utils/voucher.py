@@ -1,0 +1,267 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CT voucher batches: the option <-> API field table, input rules, and the API calls.
+
+The only file that knows voucher paths and field names (``docs/api-contract.md``,
+"Vouchers"). A voucher is a *batch* of login codes under one location; its natural
+key is ``batch_name`` within that location. The API does not enforce unique batch
+names, so a name that matches several batches is an error that lists them.
+
+Codes are credentials: they are read only on request (:meth:`VoucherResource.codes`)
+and are never part of the shape, so they can never reach a diff or ``changes``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape, index_by_key, only_match
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
+from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
+
+ACCESS_TYPES = {"time": 1, "data": 2}
+_ACCESS_NAMES = {number: name for name, number in ACCESS_TYPES.items()}
+# The API's "" (no periodic restriction) has a name, so that it can be written in YAML and shown in a diff.
+RESTRICT_PERIODS = {"none": "", "daily": "daily", "weekly": "weekly", "monthly": "monthly", "all": "all"}
+_RESTRICT_NAMES = {api: name for name, api in RESTRICT_PERIODS.items()}
+VOUCHER_FORMATS = ("alphanumeric", "numeric", "alpha", "words")
+CODE_FIELDS = ("username", "password", "serial", "active")
+
+SHAPE = Shape(
+    "voucher",
+    [
+        Field("batch_name", "batch_name"),
+        Field("description", "batch_description"),
+        Field("quantity", "quantity", mutable=False),
+        Field(
+            "access_type",
+            "access_type",
+            mutable=False,
+            to_api=lambda value: ACCESS_TYPES.get(value, value),
+            from_api=lambda value: _ACCESS_NAMES.get(value, value),
+        ),
+        Field("validity_minutes", "validity_minutes"),
+        Field("data_limit_mb", "access_restrict_data"),
+        Field("session_timeout", "session_timeout"),
+        Field("idle_timeout", "idle_timeout"),
+        Field("simultaneous_use", "simultaneous_use"),
+        Field("code_length", "length", mutable=False),
+        Field("voucher_format", "voucher_format", mutable=False),
+        Field(
+            "restrict_period",
+            "access_restrict_period",
+            mutable=False,
+            to_api=lambda value: RESTRICT_PERIODS.get(value, value),
+            from_api=lambda value: _RESTRICT_NAMES.get(value, value),
+        ),
+        Field("download_speed", "download_speed"),
+        Field("upload_speed", "upload_speed"),
+        Field("splash_page_id", "splash_page_id"),
+        # The create request does not take is_active (every new batch is active); an update sets it.
+        Field("active", "is_active", on_create=False),
+    ],
+    key="batch_name",
+    identity=("unique_id",),
+)
+
+# (minimum, maximum) from the contract; session_timeout's real maximum is validity_minutes.
+INTEGER_RANGES = {
+    "quantity": (10, 1000),
+    "validity_minutes": (5, 518_412),
+    "data_limit_mb": (50, 1_000_000),
+    "session_timeout": (1, 518_412),
+    "idle_timeout": (10, 43_200),
+    "simultaneous_use": (1, 100),
+    "code_length": (6, 50),
+    "download_speed": (56, 102_400),
+    "upload_speed": (56, 102_400),
+}
+_UNIQUE_ID = re.compile(r"^[0-9a-f]{32}$")
+_SPLASH_PAGE = re.compile(r"^(?:[0-9]{1,18}|external)$")
+
+# The batch options of ct_voucher (its argument spec without the module's own switches).
+ENTRY_OPTIONS: dict[str, dict[str, Any]] = {
+    "location": {"type": "str", "required": True},
+    "id": {"type": "str"},
+    "batch_name": {"type": "str"},
+    "description": {"type": "str"},
+    "quantity": {"type": "int"},
+    "access_type": {"type": "str", "choices": sorted(ACCESS_TYPES)},
+    "validity_minutes": {"type": "int"},
+    "data_limit_mb": {"type": "int"},
+    "session_timeout": {"type": "int"},
+    "idle_timeout": {"type": "int"},
+    "simultaneous_use": {"type": "int"},
+    "code_length": {"type": "int"},
+    "voucher_format": {"type": "str", "choices": list(VOUCHER_FORMATS)},
+    "restrict_period": {"type": "str", "choices": list(RESTRICT_PERIODS)},
+    "download_speed": {"type": "int"},
+    "upload_speed": {"type": "int"},
+    "splash_page_id": {"type": "str"},
+    "active": {"type": "bool"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+}
+
+
+def unique_id(value: Any, field: str = "id") -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if not _UNIQUE_ID.match(text):
+        raise InputError(f"{field} must be a voucher batch's unique_id (32 hexadecimal characters), got {value!r}", field)
+    return text
+
+
+def validate(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean ct_voucher options; every rule that needs no request, so bad input sends nothing."""
+    clean = {name: options.get(name) for name in ENTRY_OPTIONS}
+    clean["location"] = validation.text(clean["location"], "location", 1, 200)
+    if clean["id"] is not None:
+        clean["id"] = unique_id(clean["id"])
+    if clean["batch_name"] is not None:
+        clean["batch_name"] = validation.text(clean["batch_name"], "batch_name", 1, 100)
+    elif clean["id"] is None:
+        raise InputError("a voucher batch needs a batch_name (or an id)", "batch_name")
+    if clean["description"] is not None:
+        clean["description"] = validation.text(clean["description"], "description", 0, 255)
+    for name, (minimum, maximum) in INTEGER_RANGES.items():
+        if clean[name] is not None:
+            clean[name] = validation.integer(clean[name], name, minimum, maximum)
+    if clean["splash_page_id"] is not None:
+        text = str(clean["splash_page_id"]).strip().lower()
+        if not _SPLASH_PAGE.match(text):
+            raise InputError(f"splash_page_id must be a numeric page id or 'external', got {clean['splash_page_id']!r}", "splash_page_id")
+        clean["splash_page_id"] = text
+    check_combination(clean)
+    return clean
+
+
+def check_combination(options: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> None:
+    """Rules between fields, on the batch as it would be: the user's options over the existing batch, if any.
+
+    Called with the options alone before any request, and again with the batch found, before any write.
+    """
+    if options.get("state") == "absent":
+        return
+    known = SHAPE.view(current) if current is not None else {}
+    merged = dict(known, **{name: value for name, value in options.items() if value is not None})
+    access_type = merged.get("access_type")
+
+    def given(name: str) -> bool:
+        return options.get(name) is not None
+
+    where = f" (the batch {known.get('batch_name')!r} is {access_type})" if current is not None and not given("access_type") else ""
+    if given("validity_minutes") and given("data_limit_mb"):
+        raise InputError("validity_minutes (access_type time) and data_limit_mb (access_type data) exclude each other", "data_limit_mb")
+    if access_type == "time" and given("data_limit_mb"):
+        raise InputError(f"data_limit_mb applies to access_type data only{where}; a time batch takes validity_minutes", "data_limit_mb")
+    if access_type == "data" and given("validity_minutes"):
+        raise InputError(f"validity_minutes applies to access_type time only{where}; a data batch takes data_limit_mb", "validity_minutes")
+    session, validity = merged.get("session_timeout"), merged.get("validity_minutes")
+    relevant = access_type != "data" and (given("session_timeout") or given("validity_minutes"))
+    if relevant and session is not None and validity is not None and session > validity:
+        raise InputError(f"session_timeout ({session} minutes) must not exceed validity_minutes ({validity} minutes)", "session_timeout")
+
+
+def find_location(client: Any, ref: str) -> dict[str, Any] | None:
+    """A location by id, slug or name; None if there is none. A name shared by several locations fails."""
+    locations = LocationResource(client)
+    try:
+        reference = validation.id_or_slug(ref, "location")
+    except InputError:
+        reference = None  # spaces, capitals...: only a name can look like that
+    if reference is not None:
+        found = locations.find({"id": reference})
+        if found is not None:
+            return found
+    return locations.find_by_key(ref)
+
+
+class VoucherResource(Resource):
+    """The voucher batches of one location (its numeric id)."""
+
+    shape = SHAPE
+    required_on_create = ("batch_name", "description", "quantity", "access_type", "session_timeout", "code_length", "splash_page_id")
+
+    def __init__(self, client: Any, location_id: str) -> None:
+        super().__init__(client)
+        self.location_id = str(location_id)
+        # What the API sets on create (contract "Vouchers"), so that a check-mode create shows the batch as it will be.
+        self.new_defaults = {
+            "unique_id": None,
+            "location_id": self.location_id,
+            "is_active": True,
+            "completed": False,
+            "csv_link": None,
+            "pdf_link": None,
+            "idle_timeout": None,
+            "simultaneous_use": 1,
+            "access_restrict_period": "",
+            "voucher_format": "alphanumeric",
+            "download_speed": 2048,
+            "upload_speed": 1024,
+        }
+
+    def _path(self, *rest: Any) -> list[Any]:
+        return ["locations", self.location_id, "vouchers", *rest]
+
+    # -- reading -----------------------------------------------------------
+
+    def find(self, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        if options.get("id") is not None:
+            return self.get(options["id"])
+        return self.find_by_key(options["batch_name"])
+
+    def get(self, voucher_id: str) -> dict[str, Any] | None:
+        try:
+            return self.client.request("GET", self._path(voucher_id), schema=CT_VOUCHER)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
+        # `q` (a case-insensitive substring) rather than the exact `batch_name` filter, so that a batch whose
+        # stored name has stray spaces is still found; the exact match (as the field compares) is ours.
+        candidates = self.list_all(params={"q": key_value})
+        index = index_by_key(self.shape, candidates)
+        return only_match(self.shape, index.get(self.shape.by_option[self.shape.key].compare(key_value), []), key_value, "unique_id")
+
+    def list_all(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.client.list_all(self._path(), "vouchers", CT_VOUCHER_LIST, params=params)
+
+    def codes(self, voucher: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The batch's login codes, every page; an incomplete batch has none yet."""
+        codes = self.client.list_all(self._path(voucher["unique_id"], "codes"), "codes", CT_CODE_LIST)
+        return [{name: code.get(name) for name in CODE_FIELDS} for code in codes]
+
+    # -- writing -----------------------------------------------------------
+
+    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._write("POST", self._path(), payload)
+
+    def update(self, current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        return self._write("PATCH", self._path(current["unique_id"]), payload)
+
+    def delete(self, current: dict[str, Any]) -> None:
+        self.client.request("DELETE", self._path(current["unique_id"]))
+
+    def missing_for_create(self, options: Mapping[str, Any]) -> list[str]:
+        missing = super().missing_for_create(options)
+        limit = {"time": "validity_minutes", "data": "data_limit_mb"}.get(options.get("access_type") or "")
+        if limit and options.get(limit) is None:
+            missing.append(limit)
+        return missing
+
+    def _write(self, method: str, segments: list[Any], payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.client.request(method, segments, body={"voucher": payload}, schema=CT_VOUCHER)
+        except ApiError as exc:
+            raise self.explain(exc) from None
+
+
+def missing_location(ref: str) -> CtCloudError:
+    return CtCloudError(f"location {ref!r} does not exist (looked up as an id or slug, then as a name)", {"field": "location"})
