@@ -85,9 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     emulator.start()
     line = json.dumps(emulator.start_line())
-    print(line, flush=True)
+    # The ready file first: whoever saw the line on stdout may read the file at once.
     if options.ready_file:
         write_atomically(options.ready_file, line + "\n")
+    print(line, flush=True)
     stopping.wait()
     emulator.stop()
     return 0

@@ -50,7 +50,10 @@ def _request_echo(request: Request) -> str:
         body = json_body(request)
     except MalformedBody:
         body = None
-    return to_json({"url": request.url, "method": request.method, "body": body if body is not None else {}})
+    # The URL exactly as requested (percent-encoding kept), which werkzeug's `request.url` would decode.
+    raw_target = request.environ.get("REQUEST_URI")
+    url = f"{request.host_url.rstrip('/')}{raw_target}" if raw_target else request.url
+    return to_json({"url": url, "method": request.method, "body": body if body is not None else {}})
 
 
 def envelope(request: Request, status: int, data_json: str = "null", links: dict[str, Any] | None = None,

@@ -70,7 +70,8 @@ class StateFileWriter:
     def __init__(self, path: str, snapshot: Callable[[], dict[str, Any]]) -> None:
         self._path = path
         self._snapshot = snapshot
-        self._dirty = threading.Event()
+        self._condition = threading.Condition()
+        self._dirty = False
         self._closing = False
         self._interval = MIN_INTERVAL_SECONDS
         self._thread = threading.Thread(target=self._run, name="state-file-writer", daemon=True)
@@ -80,7 +81,9 @@ class StateFileWriter:
         self._thread.start()
 
     def notify(self) -> None:
-        self._dirty.set()
+        with self._condition:
+            self._dirty = True
+            self._condition.notify()
 
     def save(self) -> None:
         started = time.monotonic()
@@ -90,11 +93,14 @@ class StateFileWriter:
 
     def _run(self) -> None:
         while True:
-            self._dirty.wait()
-            if self._closing:
-                return
+            with self._condition:
+                while not self._dirty and not self._closing:
+                    self._condition.wait()
+                if self._closing:
+                    return  # close() saves
             time.sleep(self._interval)  # let a burst of changes gather into one save
-            self._dirty.clear()
+            with self._condition:
+                self._dirty = False
             try:
                 self.save()
             except OSError as error:
@@ -102,8 +108,9 @@ class StateFileWriter:
 
     def close(self) -> None:
         """Stop the thread and save what is there now."""
-        self._closing = True
-        self._dirty.set()
+        with self._condition:
+            self._closing = True
+            self._condition.notify()
         if self._thread.is_alive():
             self._thread.join()
         self.save()

@@ -124,6 +124,9 @@ class Emulator:
             state.set_change_listener(self._writer.notify)
         handler = type("RequestHandler", (KeepAliveRequestHandler,), {"access_log": verbose})
         self.server: BaseWSGIServer = make_server(host, port, EmulatorApp(self.services), threaded=True, request_handler=handler)
+        # socketserver would join every connection thread on close, including idle kept-alive ones,
+        # so a client that keeps its pool open could hold up shutdown until the idle timeout.
+        self.server.block_on_close = False
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="emulator-http", daemon=True)
 
     @property
