@@ -40,10 +40,8 @@ from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostvars import Host
 class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
     """Base of the collection's inventory plugins (not a plugin itself)."""
 
-    # Set by subclasses.
+    # Set by subclasses: the config file names the plugin takes.
     FILE_SUFFIXES: tuple[str, ...] = ()
-    TEMPLATED_OPTIONS: tuple[str, ...] = ()
-    SENSITIVE_OPTIONS: tuple[str, ...] = ()
 
     # -- for subclasses ------------------------------------------------------
 
