@@ -1,0 +1,341 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ct_voucher
+short_description: Manage one CT voucher batch (a batch of guest login codes)
+version_added: 0.1.0
+description:
+  - Create, update or delete one voucher batch of a CT location. A CT voucher is a I(batch) of login codes that
+    share their settings; the API generates the codes asynchronously after the batch is created.
+  - A batch is found by O(batch_name) within O(location), or by O(id). A name that matches several batches is an
+    error listing them; the module never picks one, and it never creates a second batch with a name that exists.
+  - Only the options you set are compared and sent. O(quantity), O(access_type), O(code_length), O(voucher_format)
+    and O(restrict_period) are fixed when the batch is created; asking for a different value fails and changes
+    nothing. Delete the batch (O(state=absent)) and create it again to change them.
+  - All ranges and combinations below are checked before any request is sent.
+  - A create whose outcome is unknown (a 5xx or a lost connection) is not sent again blindly; the module re-reads
+    the location's batches by name and creates the batch only if it is still missing.
+  - With O(return_codes=true) the result holds the login codes. Codes are credentials; see RV(codes).
+author:
+  - ctcloud.cloud contributors (@ctcloud)
+extends_documentation_fragment:
+  - ctcloud.cloud.ct
+  - ctcloud.cloud.attributes
+  - ctcloud.cloud.attributes.ct
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode a batch that would be created is returned as it would be (with the API's defaults, without
+        its server-assigned C(unique_id)), with the full diff. Nothing is written and nothing is waited for.
+      - With O(return_codes=true), the codes of an existing completed batch are read (a read changes nothing);
+        a batch that would be created has none yet.
+  diff_mode:
+    support: full
+    details: The diff shows the batch's settings in the module's option names. Codes are never part of it.
+options:
+  location:
+    description:
+      - The batch's location, by numeric id, slug or name (API C(location_name)). A value that looks like an id or
+        slug is tried as one first, then as a name. A name shared by several locations is an error.
+    type: str
+    required: true
+  id:
+    description:
+      - The C(unique_id) of an existing batch (32 hexadecimal characters). With O(batch_name) as well, the batch is
+        renamed. Use it when several batches share a name.
+      - A batch cannot be created with a chosen id.
+    type: str
+  batch_name:
+    description:
+      - The batch's name (API C(batch_name)), 1 to 100 characters; its natural key within O(location).
+      - Required unless O(id) is given.
+    type: str
+  description:
+    description: Description (API C(batch_description)), at most 255 characters. Required to create a batch.
+    type: str
+  quantity:
+    description:
+      - Number of codes in the batch, 10 to 1000. Required to create a batch; fixed afterwards.
+    type: int
+  access_type:
+    description:
+      - V(time) codes are valid for O(validity_minutes); V(data) codes for O(data_limit_mb) (API C(access_type) 1 and 2).
+      - Required to create a batch; fixed afterwards.
+    type: str
+    choices: [data, time]
+  validity_minutes:
+    description:
+      - How long a V(time) code is valid, in minutes, 5 to 518412. Required to create a V(time) batch; not allowed
+        for a V(data) batch.
+    type: int
+  data_limit_mb:
+    description:
+      - Data allowance of a V(data) code in MB, 50 to 1000000 (API C(access_restrict_data)). Required to create a
+        V(data) batch; not allowed for a V(time) batch.
+    type: int
+  session_timeout:
+    description:
+      - Session length in minutes, at least 1; for a V(time) batch at most O(validity_minutes). Required to create a
+        batch.
+    type: int
+  idle_timeout:
+    description: Minutes of inactivity after which a session ends, 10 to 43200.
+    type: int
+  simultaneous_use:
+    description: How many devices may use one code at once, 1 to 100. The API's default is 1.
+    type: int
+  code_length:
+    description: Length of each code, 6 to 50 (API C(length)). Required to create a batch; fixed afterwards.
+    type: int
+  voucher_format:
+    description: Characters of the codes. The API's default is V(alphanumeric). Fixed after creation.
+    type: str
+    choices: [alphanumeric, numeric, alpha, words]
+  restrict_period:
+    description:
+      - Periodic restriction of a code's use (API C(access_restrict_period)); V(none) is the API's empty value and
+        its default. Fixed after creation.
+    type: str
+    choices: [none, daily, weekly, monthly, all]
+  download_speed:
+    description: Download limit in kbit/s, 56 to 102400. The API's default is 2048.
+    type: int
+  upload_speed:
+    description: Upload limit in kbit/s, 56 to 102400. The API's default is 1024.
+    type: int
+  splash_page_id:
+    description: The splash page guests see, a numeric page id or V(external). Required to create a batch.
+    type: str
+  active:
+    description: Whether the batch's codes can be used (API C(is_active)). A new batch is active.
+    type: bool
+  state:
+    description:
+      - V(present) creates the batch if no batch of that name exists in O(location), and otherwise updates the
+        fields that differ.
+      - V(absent) deletes it. A location that does not exist has no batches, so that is not an error.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description:
+      - Wait until the API has generated the batch's codes (C(completed)), also for an existing incomplete batch.
+      - Not in check mode.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait=true). The batch is read with growing pauses (0.2 to 5 seconds). When the time
+        is up the task fails; the batch exists, and running the task again waits again.
+    type: int
+    default: 300
+  return_codes:
+    description:
+      - Return the batch's login codes in RV(codes), read from every page of the API's codes list.
+      - Codes exist once the batch is completed; with O(wait=false) an incomplete batch returns none.
+      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged.
+    type: bool
+    default: false
+notes:
+  - Deleting a location deletes its voucher batches.
+seealso:
+  - module: ctcloud.cloud.ct_voucher_info
+  - module: ctcloud.cloud.ct_location
+"""
+
+EXAMPLES = r"""
+- name: One day of WiFi for 50 conference guests
+  ctcloud.cloud.ct_voucher:
+    location: Brighton Seafront Cafe
+    batch_name: Conference 2024-06-12
+    description: Day passes for delegates
+    quantity: 50
+    access_type: time
+    validity_minutes: 1440
+    session_timeout: 480
+    code_length: 8
+    splash_page_id: external
+
+- name: Create a data batch and get its codes to print (codes are credentials)
+  ctcloud.cloud.ct_voucher:
+    location: "1813"
+    batch_name: Staff data bundle
+    description: 1 GB for temporary staff
+    quantity: 20
+    access_type: data
+    data_limit_mb: 1000
+    session_timeout: 1440
+    code_length: 10
+    voucher_format: numeric
+    splash_page_id: "42"
+    return_codes: true
+  no_log: true
+  register: staff_batch
+
+- name: Write the codes to a private file for printing
+  ansible.builtin.copy:
+    dest: /secure/staff-codes.csv
+    mode: "0600"
+    content: |
+      username,password,serial
+      {% for code in staff_batch.codes %}
+      {{ code.username }},{{ code.password }},{{ code.serial }}
+      {% endfor %}
+  no_log: true
+
+- name: Stop the conference codes working (reversible)
+  ctcloud.cloud.ct_voucher:
+    location: Brighton Seafront Cafe
+    batch_name: Conference 2024-06-12
+    active: false
+
+- name: Delete the batch
+  ctcloud.cloud.ct_voucher:
+    location: Brighton Seafront Cafe
+    batch_name: Conference 2024-06-12
+    state: absent
+"""
+
+RETURN = r"""
+voucher:
+  description:
+    - The batch as the API returns it after the change (bare, not wrapped); after O(wait=true), as completed.
+    - In check mode, the batch as it would be; a batch that would be created has no C(unique_id) yet and
+      C(completed) false.
+    - V(null) after O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    unique_id: 6f1e2d3c4b5a69788796a5b4c3d2e1f0
+    location_id: "1813"
+    batch_name: Conference 2024-06-12
+    batch_description: Day passes for delegates
+    quantity: 50
+    access_type: 1
+    validity_minutes: 1440
+    access_restrict_data: null
+    session_timeout: 480
+    idle_timeout: null
+    simultaneous_use: 1
+    length: 8
+    voucher_format: alphanumeric
+    access_restrict_period: ""
+    download_speed: 2048
+    upload_speed: 1024
+    splash_page_id: external
+    is_active: true
+    completed: true
+    created_at: 1718179200
+    csv_link: https://example.invalid/vouchers/6f1e2d3c4b5a69788796a5b4c3d2e1f0.csv
+    pdf_link: https://example.invalid/vouchers/6f1e2d3c4b5a69788796a5b4c3d2e1f0.pdf
+changes:
+  description: Every option the module set, with its value before and after. Empty when nothing changed. Never
+    holds codes.
+  returned: always
+  type: dict
+  sample:
+    session_timeout:
+      before: 240
+      after: 480
+codes:
+  description:
+    - The batch's login codes. B(Sensitive) - these are credentials. Run the task with C(no_log) and store them
+      only where guests' passwords may be.
+    - Empty while the batch is not completed, and for a batch that would be created in check mode.
+  returned: when O(return_codes=true) and O(state=present)
+  type: list
+  elements: dict
+  contains:
+    username:
+      description: The code's user name.
+      type: str
+    password:
+      description: The code's password.
+      type: str
+    serial:
+      description: The code's serial number, as printed on the voucher (as the API gives it, a number or a string).
+      type: raw
+    active:
+      description: Whether the code has been activated by a guest.
+      type: bool
+  sample:
+    - username: k7mq2xpa
+      password: r4td9wbe
+      serial: 1
+      active: false
+"""
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, WaitTimeoutError, wait_until
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import integer
+from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
+    ENTRY_OPTIONS,
+    VoucherResource,
+    check_combination,
+    find_location,
+    missing_location,
+    validate,
+)
+
+
+def wait_for_codes(resource, voucher, timeout):
+    def read():
+        batch = resource.get(voucher["unique_id"])
+        if batch is None:
+            raise CtCloudError(f"voucher batch {voucher['batch_name']!r} ({voucher['unique_id']}) was deleted while waiting for its codes")
+        return batch
+
+    what = f"generating the codes of voucher batch {voucher['batch_name']!r} ({voucher['unique_id']})"
+    return wait_until(read, lambda batch: bool(batch.get("completed")), timeout, what)
+
+
+def run(module):
+    options = validate(module.params)
+    wait_timeout = integer(module.params["wait_timeout"], "wait_timeout", 0, 86400)
+    absent = options["state"] == "absent"
+    location = find_location(module.client, options["location"])
+    if location is None:
+        if absent:
+            return {"changed": False, "voucher": None, "changes": {}}
+        raise missing_location(options["location"])
+    resource = VoucherResource(module.client, location["id"])
+    runner = Runner(resource, module.check_mode)
+    item = runner.plan_one(options, absent=absent)
+    check_combination(options, item.current)
+    voucher = runner.apply(item, options)
+    result = {"changed": item.changed, "voucher": voucher, "changes": item.changes}
+    if voucher and module.params["wait"] and not module.check_mode and not voucher.get("completed"):
+        try:
+            voucher = wait_for_codes(resource, voucher, wait_timeout)
+        except WaitTimeoutError as exc:
+            result["voucher"] = exc.details["last"]
+            module.fail(exc, **result)
+        result["voucher"] = voucher
+    if module.params["return_codes"] and not absent:
+        ready = voucher is not None and voucher.get("unique_id") and voucher.get("completed")
+        result["codes"] = resource.codes(voucher) if ready else []
+    if module.diff_mode:
+        result["diff"] = item.diff(voucher)
+    return result
+
+
+def main():
+    spec = dict(ENTRY_OPTIONS)
+    spec.update(
+        wait={"type": "bool", "default": True},
+        wait_timeout={"type": "int", "default": 300},
+        return_codes={"type": "bool", "default": False},
+    )
+    module = CtCloudModule(spec, cloud="ct", supports_check_mode=True, required_one_of=[("id", "batch_name")])
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
