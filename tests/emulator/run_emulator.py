@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start the CT / cThings API emulator: `python3 tests/emulator/run_emulator.py --port 0`.
 
 Works from any working directory, also from an installed copy of the

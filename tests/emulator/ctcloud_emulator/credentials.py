@@ -42,7 +42,7 @@ class Credentials:
             ct_initial_access_token=_derive_hex(seed, "ct-initial-access-token"),
             ct_redirect_uri=CT_REDIRECT_URI,
             cthings_client_id=str(client_uuid),
-            cthings_client_secret="".join(rng.choice(alphabet) for _ in range(32)),
+            cthings_client_secret="".join(rng.choice(alphabet) for _repeat in range(32)),
         )
 
     def cthings_signing_key(self, generation: int) -> bytes:

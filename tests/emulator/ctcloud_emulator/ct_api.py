@@ -117,7 +117,7 @@ class CtApi:
         """Bearer authentication first, then the handler, with domain errors turned into Rails' answers."""
         @functools.wraps(handler)
         def guarded(request: Request, **arguments: str) -> Response:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            scheme, _separator, token = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return unauthorized("The access token is missing")
             problem = self.services.state.ct_tokens.authenticate(token.strip(), time.time())

@@ -34,7 +34,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token")
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
     """client_secret_basic; Doorkeeper also accepts the credentials as form fields."""
     header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
+    scheme, _separator, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return None
     try:

@@ -133,7 +133,7 @@ class CthingsApi:
     def _guarded(self, handler: Handler) -> Handler:
         @functools.wraps(handler)
         def guarded(request: Request, **arguments: str) -> Response:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            scheme, _separator, token = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return error(request, 401, "An access token is required.")
             problem = token_problem(self.services.state.cthings_signing_key(), token.strip(), time.time())

@@ -73,7 +73,7 @@ def token_problem(key: bytes, token: str, now: float) -> str | None:
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     """The Basic client credentials, or None when the header is absent or not well-formed Basic."""
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    scheme, _separator, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:

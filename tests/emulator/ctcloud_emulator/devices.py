@@ -113,14 +113,14 @@ def _generate_devices(rng: random.Random, count: int) -> list[Device]:
     entities = [{"name": name, "id": _uuid(rng)} for name in ENTITY_NAMES]
     manufacturers = [{"id": _uuid(rng), "manufacturer": name} for name in MANUFACTURER_NAMES]
     providers = [{"id": _uuid(rng), "provider": name} for name in PROVIDER_NAMES]
-    types = {key: {"id": _uuid(rng), "key": key, "type": label} for key, (label, _, _) in DEVICE_TYPES.items()}
+    types = {key: {"id": _uuid(rng), "key": key, "type": label} for key, (label, _service_point, _measurements) in DEVICE_TYPES.items()}
     type_keys = list(DEVICE_TYPES)
-    gateways = [_hex16(rng) for _ in range(20)]
+    gateways = [_hex16(rng) for _repeat in range(20)]
     names: list[str] = []
     devices = []
     for index in range(count):
         type_key = rng.choice(type_keys)
-        label, service_point_type, _ = DEVICE_TYPES[type_key]
+        label, service_point_type, _measurements = DEVICE_TYPES[type_key]
         name = _device_name(rng, index, names) or rng.choice((
             f"{rng.choice(PLACES)} {label}", f"{label} - {rng.choice(PLACES)}", f"{label} {rng.randint(1, 60)}",
         ))

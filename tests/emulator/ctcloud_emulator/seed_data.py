@@ -104,7 +104,7 @@ def location_slug(seed: int, location_id: int, name: str) -> str:
     digest = int.from_bytes(hashlib.sha256(f"{seed}:location-slug:{location_id}".encode()).digest(), "big")
     alphabet = string.ascii_lowercase + string.digits
     suffix = []
-    for _ in range(22):
+    for _repeat in range(22):
         digest, index = divmod(digest, len(alphabet))
         suffix.append(alphabet[index])
     return f"{parameterize(name)[:60]}-{''.join(suffix)}"
@@ -200,7 +200,7 @@ def _generate_boxes(rng: random.Random, locations: list[Record], count: int) -> 
         location = rng.choice(locations) if locations and rng.random() >= 0.02 else None
         state = _box_state(rng)
         mac = _unique(used_macs, lambda: f"{rng.choice(MAC_OUIS)}:{rng.randint(0, 255):02X}:{rng.randint(0, 255):02X}:{rng.randint(0, 255):02X}")
-        slug = _unique(used_slugs, lambda: "ap-" + "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(10)))
+        slug = _unique(used_slugs, lambda: "ap-" + "".join(rng.choice(string.ascii_lowercase + string.digits) for _repeat in range(10)))
         is_new = state == "new"
         online = state in ("online", "splash_only")
         not_before = location["created_at"] if location else FIXED_EPOCH - 900 * DAY
@@ -236,7 +236,7 @@ def _generate_boxes(rng: random.Random, locations: list[Record], count: int) -> 
 def _meraki_serial(rng: random.Random) -> str:
     """`Q2XX-XXXX-XXXX`, the shape of the access points' serial numbers."""
     alphabet = string.ascii_uppercase + string.digits
-    groups = ["".join(rng.choice(alphabet) for _ in range(4)) for _ in range(3)]
+    groups = ["".join(rng.choice(alphabet) for _repeat in range(4)) for _repeat in range(3)]
     return f"Q2{groups[0][2:]}-{groups[1]}-{groups[2]}"
 
 

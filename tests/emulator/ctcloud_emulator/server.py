@@ -55,7 +55,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         status, headers, body = self._call_application(environ)
         while environ["wsgi.input"].read(DRAIN_CHUNK_BYTES):
             pass
-        code_text, _, reason = status.partition(" ")
+        code_text, _separator, reason = status.partition(" ")
         code = int(code_text)
         self.send_response(code, reason)
         for name, value in headers:

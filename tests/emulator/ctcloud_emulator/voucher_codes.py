@@ -35,7 +35,7 @@ def _make_code(rng: random.Random, length: int, voucher_format: str) -> str:
             text += rng.choice(WORDS)
         return text[:length]
     alphabet = ALPHABETS[voucher_format]
-    return "".join(rng.choice(alphabet) for _ in range(length))
+    return "".join(rng.choice(alphabet) for _repeat in range(length))
 
 
 @functools.lru_cache(maxsize=256)

@@ -37,10 +37,10 @@ def test_access_token_expires_after_its_ttl(emu):
 def test_revoke_every_answers_every_nth_request_with_401_and_the_refresh_token_survives(emu):
     token = emu.ct_login()
     emu.configure(revoke_every=3)
-    statuses = [emu.ct_get("/ping.json", token=token).status_code for _ in range(3)]
+    statuses = [emu.ct_get("/ping.json", token=token).status_code for _repeat in range(3)]
     assert statuses == [200, 200, 401]
     fresh = emu.ct_login()
-    assert [emu.ct_get("/ping.json", token=fresh).status_code for _ in range(3)] == [200, 200, 401]
+    assert [emu.ct_get("/ping.json", token=fresh).status_code for _repeat in range(3)] == [200, 200, 401]
     assert emu.ct_get("/ping.json", token=token).status_code == 401  # the first token stays revoked
     assert emu.stats()["revocations"] == 2
 

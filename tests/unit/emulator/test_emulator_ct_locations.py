@@ -32,8 +32,8 @@ def test_list_has_the_seed_shape_and_default_page_size(emu):
 
 
 def test_per_is_clamped_to_100_and_next_page_is_null_on_the_last_page(emu):
-    for _ in range(75):
-        create(emu, location_name=f"Bulk location {_:03d}")
+    for number in range(75):
+        create(emu, location_name=f"Bulk location {number:03d}")
     first = emu.ct_json("GET", "/locations", params={"per": 1000})
     assert len(first["locations"]) == 100
     assert first["_links"]["size"] == 100

@@ -65,7 +65,7 @@ def test_fault_sequence_is_seeded_and_restarts_with_the_counters(emu):
 
     def run():
         emu.configure(fault_rate=0.5)
-        statuses = [emu.ct_get("/ping.json", token=token).status_code for _ in range(30)]
+        statuses = [emu.ct_get("/ping.json", token=token).status_code for _repeat in range(30)]
         emu.configure(fault_rate=0)
         return statuses
 
@@ -80,7 +80,7 @@ def test_fault_sequence_is_seeded_and_restarts_with_the_counters(emu):
 
 def test_fault_rate_counts_requests_and_faults(emu):
     emu.configure(fault_rate=1, fault_statuses=[503])
-    for _ in range(4):
+    for _repeat in range(4):
         emu.cthings_get("/v3/device", token="t")
     stats = emu.stats()
     assert stats["faults"] == {"429": 0, "503": 4}

@@ -25,7 +25,7 @@ def test_many_requests_share_one_kept_alive_connection(emu):
     assert first.getheader("Connection") is None
     first.read()
     socket_before = conn.sock
-    for _ in range(5):
+    for _repeat in range(5):
         conn.request("GET", "/_admin/health")
         response = conn.getresponse()
         assert json.loads(response.read()) == {"ok": True}

@@ -23,23 +23,29 @@ def large_catalog(emu):
 def rate(count: int, call) -> float:
     call()  # warm the connection
     started = time.perf_counter()
-    for _ in range(count):
+    for _repeat in range(count):
         call()
     return count / (time.perf_counter() - started)
 
 
-def test_small_get_throughput(emu):
+def report(capsys, text: str) -> None:
+    """Shown even when pytest captures output, so CI logs carry the numbers."""
+    with capsys.disabled():
+        print(f"\n{text}")
+
+
+def test_small_get_throughput(emu, capsys):
     token = emu.ct_login()
 
     def ping():
         assert emu.ct_get("/ping.json", token=token).status_code == 200
 
     per_second = rate(SMALL_GET_REQUESTS, ping)
-    print(f"\nGET /ct-api/api/v1/ping.json, one kept-alive connection: {per_second:.0f} requests/s")
+    report(capsys, f"GET /ct-api/api/v1/ping.json, one kept-alive connection: {per_second:.0f} requests/s")
     assert per_second > 50
 
 
-def test_thousand_device_page_throughput(large_catalog):
+def test_thousand_device_page_throughput(large_catalog, capsys):
     emu = large_catalog
     token = emu.cthings_token()
 
@@ -49,5 +55,5 @@ def test_thousand_device_page_throughput(large_catalog):
         assert response.content.count(b'"createdAt"') == 1000
 
     per_second = rate(PAGE_REQUESTS, page)
-    print(f"\nGET /cthings-api/v3/device?limit=1000 of 10,000 devices: {per_second:.1f} pages/s ({1000 / per_second:.1f} ms each)")
+    report(capsys, f"GET /cthings-api/v3/device?limit=1000 of 10,000 devices: {per_second:.1f} pages/s ({1000 / per_second:.1f} ms each)")
     assert per_second > 2
