@@ -147,3 +147,21 @@ class LocationResource(Resource):
             return self.client.request(method, segments, body={"location": payload}, schema=CT_LOCATION)
         except ApiError as exc:
             raise self.explain(exc) from None
+
+
+def find_location(client: Any, ref: str) -> dict[str, Any] | None:
+    """A location by id, slug or name, for modules that point at one (vouchers, boxes); None if there is none.
+
+    A reference shaped like an id or slug is read directly first; a 404 (or any other shape) is then
+    looked up as a name, and a name shared by several locations fails listing them.
+    """
+    locations = LocationResource(client)
+    try:
+        reference = validation.id_or_slug(ref, "location")
+    except InputError:
+        reference = None  # spaces, capitals...: only a name can look like that
+    if reference is not None:
+        found = locations.find({"id": reference})
+        if found is not None:
+            return found
+    return locations.find_by_key(ref)

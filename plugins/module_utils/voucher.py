@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils import location, validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape, index_by_key, only_match
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
 
@@ -166,18 +165,8 @@ def check_combination(options: Mapping[str, Any], current: Mapping[str, Any] | N
         raise InputError(f"session_timeout ({session} minutes) must not exceed validity_minutes ({validity} minutes)", "session_timeout")
 
 
-def find_location(client: Any, ref: str) -> dict[str, Any] | None:
-    """A location by id, slug or name; None if there is none. A name shared by several locations fails."""
-    locations = LocationResource(client)
-    try:
-        reference = validation.id_or_slug(ref, "location")
-    except InputError:
-        reference = None  # spaces, capitals...: only a name can look like that
-    if reference is not None:
-        found = locations.find({"id": reference})
-        if found is not None:
-            return found
-    return locations.find_by_key(ref)
+# The lookup by id, slug or name lives with the locations (boxes use it too); this name stays for the voucher modules.
+find_location = location.find_location
 
 
 class VoucherResource(Resource):
