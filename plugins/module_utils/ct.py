@@ -69,6 +69,18 @@ def field_errors(error: ApiError) -> dict[str, list[str]]:
     return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}
 
 
+def _bounded_lineage(chain: list[str]) -> list[str]:
+    """Each digest once, in chain order; when too long, the root and the newest.
+
+    The root is the token users keep giving (the CI secret): dropping it would make the
+    unchanged secret unrecognised after LINEAGE_LENGTH rotations, and the run fail with invalid_grant.
+    """
+    unique = list(dict.fromkeys(chain))
+    if len(unique) <= LINEAGE_LENGTH:
+        return unique
+    return unique[:1] + unique[-(LINEAGE_LENGTH - 1):]
+
+
 class CtAuth(TokenProvider):
     kind = "ct"
 
@@ -84,7 +96,7 @@ class CtAuth(TokenProvider):
         super().__init__(store, auth_url.rstrip("/"), client_id)
         self.transport = transport
         self.client_secret = client_secret
-        self.refresh_token = refresh_token
+        self.refresh_token = refresh_token or None  # "" (an unset CI secret) is no token: use the stored chain
         self._seen = set()  # tokens this process handled, for redaction
 
     @property
@@ -170,7 +182,7 @@ class CtAuth(TokenProvider):
             "access_token": reply["access_token"],
             "refresh_token": reply["refresh_token"],
             "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
-            "lineage": ([*lineage, digest(reply["refresh_token"])])[-LINEAGE_LENGTH:],
+            "lineage": _bounded_lineage([*lineage, digest(reply["refresh_token"])]),
             "updated_at": int(time.time()),
         }
         txn.put(self.key, entry)

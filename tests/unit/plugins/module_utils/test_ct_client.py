@@ -11,6 +11,7 @@ import stat
 
 import pytest
 
+from ansible_collections.ctcloud.cloud.plugins.module_utils import ct as ct_module
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient, digest
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION_LIST
@@ -215,3 +216,26 @@ def test_secrets_never_appear_in_any_error(fake, store_path):
         shown = str(failure) + json.dumps(failure.to_failure())
         assert "SECRET" not in shown, shown
         assert CT_CLIENT[1] not in shown and INITIAL_REFRESH not in shown
+
+
+def test_the_initial_refresh_token_keeps_working_after_more_rotations_than_the_lineage_holds(fake, store_path, monkeypatch):
+    """The CI secret is the root of its chain: it must stay recognised however long the chain grows."""
+    monkeypatch.setattr(ct_module, "LINEAGE_LENGTH", 5)
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    for _ in range(12):
+        client(fake, store_path).request("GET", "ping.json")
+        fake.state.revoke_all_access()
+    assert fake.state.token_errors == []
+    lineage = stored(store_path)["lineage"]
+    assert len(lineage) == 5 and len(set(lineage)) == 5
+    assert lineage[0] == digest(INITIAL_REFRESH)
+    assert lineage[-1] == digest(stored(store_path)["refresh_token"])
+
+
+def test_an_empty_refresh_token_is_no_token_and_the_stored_chain_is_used(fake, store_path):
+    """CT_REFRESH_TOKEN="" (a CI secret that is not set) must not hide what ct_auth stored."""
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path, refresh_token=None).auth.exchange_code("good-code", "https://localhost/callback")
+    fake.state.revoke_all_access()
+    assert client(fake, store_path, refresh_token="").request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.token_requests["refresh_token"] == 1
