@@ -253,7 +253,6 @@ class BoxResource:
         self.workers = workers
         self.clock = clock
         self.sleep = sleep
-        self.reboot_requests = 0
 
     # -- reading -----------------------------------------------------------
 
@@ -328,7 +327,6 @@ class BoxResource:
     def reboot(self, box: Mapping[str, Any]) -> dict[str, Any]:
         """Send one reboot; after an unknown outcome, re-read and resend only if the box did not reboot."""
         for attempt in range(1, CONVERGE_ATTEMPTS + 1):
-            self.reboot_requests += 1
             try:
                 return self.client.request(
                     "PATCH", ["boxes", box["slug"]], body={"box": {"action": "reboot"}}, schema=CT_BOX, replay_safe=False

@@ -39,7 +39,8 @@ LOCATIONS = [
 ]
 
 
-def make_box(number, state="online", location=LOCATIONS[0], mac=None, uptime=86400, heartbeat=NOW - 30):
+def make_box(number, state="online", location="first", mac=None, uptime=86400, heartbeat=NOW - 30):
+    location = LOCATIONS[0] if location == "first" else location
     up = state in ("online", "splash_only")
     return {
         "id": str(5000 + number),
@@ -81,9 +82,9 @@ class FakeBoxApi:
     ``patch_failures`` scripts what each PATCH raises: ``(error, processed_anyway)``. ``stuck`` boxes never come back.
     """
 
-    def __init__(self, boxes, clock=None, reboot_delay=1.0, locations=LOCATIONS):
+    def __init__(self, boxes, clock=None, reboot_delay=1.0):
         self.boxes = {b["slug"]: dict(b) for b in boxes}
-        self.locations = [dict(loc) for loc in locations]
+        self.locations = [dict(loc) for loc in LOCATIONS]
         self.clock = clock or FakeClock()
         self.reboot_delay = reboot_delay
         self.done_at = {}
@@ -140,7 +141,7 @@ class FakeBoxApi:
         return [b for b in boxes if all(b.get(k) == v for k, v in params.items() if k in ("state", "machine_type"))]
 
     def methods(self, method):
-        return [path for m, path, *_ in self.calls if m == method]
+        return [call[1] for call in self.calls if call[0] == method]
 
 
 class NoClient:
@@ -155,9 +156,8 @@ def resource_for(api, workers=1):
 
 
 def run_reboot(api, boxes, batch_size=None, wait=True, timeout=60, workers=1, fail_on_offline=False, within=None):
-    resource = resource_for(api, workers)
     results = plan_reboots(boxes, api.clock.time(), batch_size, within)
-    return resource, resource.run(results, {b["slug"]: b for b in boxes}, wait, timeout, fail_on_offline)
+    return resource_for(api, workers).run(results, {b["slug"]: b for b in boxes}, wait, timeout, fail_on_offline)
 
 
 @pytest.fixture(autouse=True)
@@ -349,16 +349,16 @@ def test_info_filters_apply_q_state_and_a_normalised_mac():
 
 def test_a_reboot_is_sent_once_and_never_replayed_by_the_transport():
     api = FakeBoxApi([make_box(1)])
-    resource, results = run_reboot(api, [make_box(1)], wait=False)
+    results = run_reboot(api, [make_box(1)], wait=False)
     assert api.calls[0] == ("PATCH", "boxes/ap-0001", False)  # replay_safe=False
     assert results[0]["rebooted"] is True and results[0]["state_after"] == "rebooting"
-    assert results[0]["back_online"] is None and resource.reboot_requests == 1
+    assert results[0]["back_online"] is None and len(api.methods("PATCH")) == 1
 
 
 def test_a_lost_reply_of_a_processed_reboot_is_not_resent():
     api = FakeBoxApi([make_box(1)])
     api.patch_failures = [(ApiError("bad gateway", "PATCH", "/boxes", 502, retryable=True), True)]
-    _, results = run_reboot(api, [make_box(1)], wait=False)
+    results = run_reboot(api, [make_box(1)], wait=False)
     assert api.methods("PATCH") == ["boxes/ap-0001"]
     assert api.methods("GET") == ["boxes/ap-0001"]  # the re-read that found it rebooting
     assert results[0]["rebooted"] is True and results[0]["state_after"] == "rebooting"
@@ -368,7 +368,7 @@ def test_a_processed_reboot_that_already_came_back_is_recognised_by_its_boot_tim
     box = make_box(1)
     api = FakeBoxApi([box], reboot_delay=0.0)
     api.patch_failures = [(ApiError("no reply within the timeout", "PATCH", "/boxes", None, retryable=True), True)]
-    _, results = run_reboot(api, [box], wait=False)  # back online before the re-read: not "rebooting"
+    results = run_reboot(api, [box], wait=False)  # back online before the re-read: not "rebooting"
     assert results[0]["state_after"] == "online" and rebooted_since(box, api._view("ap-0001"))
     assert len(api.methods("PATCH")) == 1 and results[0]["rebooted"]
     assert not rebooted_since(box, dict(box, last_heartbeat=box["last_heartbeat"] + 60, uptime_seconds=box["uptime_seconds"] + 60))
@@ -377,7 +377,7 @@ def test_a_processed_reboot_that_already_came_back_is_recognised_by_its_boot_tim
 def test_an_unprocessed_reboot_is_sent_again():
     api = FakeBoxApi([make_box(1)])
     api.patch_failures = [(ApiError("service unavailable", "PATCH", "/boxes", 503, retryable=True), False)]
-    _, results = run_reboot(api, [make_box(1)], wait=False)
+    results = run_reboot(api, [make_box(1)], wait=False)
     assert api.methods("PATCH") == ["boxes/ap-0001", "boxes/ap-0001"]
     assert results[0]["rebooted"] is True
 
@@ -403,7 +403,7 @@ def test_a_refusal_is_not_retried():
 def test_a_box_that_went_offline_after_it_was_read_is_skipped_or_fails_with_fail_on_offline():
     api = FakeBoxApi([make_box(1, state="offline")])
     read_as_online = make_box(1)
-    _, results = run_reboot(api, [read_as_online])
+    results = run_reboot(api, [read_as_online])
     assert results[0]["action"] == SKIP and results[0]["reason"] == "offline: the API refused the reboot (box is offline)"
     with pytest.raises(RebootFailure, match="box is offline"):
         run_reboot(api, [read_as_online], fail_on_offline=True)
@@ -415,7 +415,7 @@ def test_a_box_that_went_offline_after_it_was_read_is_skipped_or_fails_with_fail
 def test_each_batch_comes_back_before_the_next_is_rebooted():
     boxes = [make_box(n) for n in range(1, 7)]
     api = FakeBoxApi(boxes, reboot_delay=1.0)
-    _, results = run_reboot(api, boxes, batch_size=2)
+    results = run_reboot(api, boxes, batch_size=2)
     patches = [i for i, call in enumerate(api.calls) if call[0] == "PATCH"]
     assert len(patches) == 6
     # The third PATCH (batch 2) comes after GETs of batch 1 that saw it back online.
@@ -436,7 +436,7 @@ def test_a_box_still_showing_up_in_the_reboot_reply_is_not_back_until_seen_down(
         return dict(box) if method == "PATCH" else reply  # an eventually consistent API
 
     api.request = stale_reply
-    _, results = run_reboot(api, [box])
+    results = run_reboot(api, [box])
     assert results[0]["back_online"] is True
     assert results[0]["seconds_to_online"] >= 1.0  # not the immediate first read
 
@@ -462,7 +462,7 @@ def test_a_box_that_does_not_come_back_fails_naming_it_and_stops_later_batches()
 def test_without_wait_batches_are_not_polled():
     boxes = [make_box(n) for n in range(1, 4)]
     api = FakeBoxApi(boxes)
-    _, results = run_reboot(api, boxes, wait=False)
+    results = run_reboot(api, boxes, wait=False)
     assert not api.methods("GET") and all(r["back_online"] is None for r in results)
 
 

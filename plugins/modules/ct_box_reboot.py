@@ -1,0 +1,306 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ct_box_reboot
+short_description: Reboot CT boxes (access points), optionally rolling in batches
+version_added: 0.1.0
+description:
+  - Reboots the CT boxes you select by O(slug), O(id), O(mac) or O(location). The selectors combine; a box
+    selected twice is rebooted once. Every selected box must exist, or nothing is rebooted.
+  - Only boxes that are up (state C(online) or C(splash_only)) are rebooted. The others are skipped with a reason in
+    the result, for example C(offline), C(new) (never connected), C(rebooting), C(upgrading) or C(processing).
+  - With O(wait=true), each box must come back C(online) (or C(splash_only)) within O(wait_timeout) seconds.
+    The boxes of a batch are rebooted together and waited for together, so 100 boxes in batches of 10 take about
+    ten reboot times, not a hundred.
+  - O(batch_size) reboots that many boxes at once, batch after batch in the order the boxes were selected, and each
+    batch comes back before the next one starts, so a site never loses all its access points together.
+    The task fails at the first box that does not come back in time, naming it; later batches are not started.
+  - A reboot is an action, so it is never resent blindly. When the API's answer is lost (a 5xx, a timeout, a reset
+    connection), the module reads the box again. If it is C(rebooting), or its boot time moved, the reboot happened;
+    otherwise the reboot is sent again, at most five times.
+  - A box's boot time is C(last_heartbeat - uptime_seconds), from the API. O(skip_if_rebooted_within) compares it with
+    the clock of the host the module runs on, so re-running a rolling reboot does not reboot the boxes twice.
+author:
+  - ctcloud.cloud contributors (@ctcloud)
+extends_documentation_fragment:
+  - ctcloud.cloud.ct
+  - ctcloud.cloud.attributes
+  - ctcloud.cloud.attributes.ct
+attributes:
+  check_mode:
+    support: full
+    details: Check mode reads the boxes and reports which would be rebooted, in which batch, and which skipped and why;
+      it sends no reboot.
+  diff_mode:
+    support: full
+    details: The diff shows the state of each box to reboot before and after (predicted in check mode).
+options:
+  slug:
+    description: Slugs of the boxes to reboot, for example V(ap-pzh2ljx7x0).
+    type: list
+    elements: str
+  id:
+    description: Numeric ids of the boxes to reboot.
+    type: list
+    elements: str
+  mac:
+    description:
+      - MAC addresses of the boxes to reboot (API C(calledstationid)).
+      - Any common spelling works, V(AA:BB:CC:DD:EE:FF), V(aa-bb-cc-dd-ee-ff), V(aabb.ccdd.eeff) or V(aabbccddeeff);
+        the API's own spellings (colons or dashes) are normalised the same way before comparing.
+    type: list
+    elements: str
+    aliases: [calledstationid]
+  location:
+    description:
+      - Locations (numeric id, slug or name) whose boxes are all rebooted.
+      - A name that matches several locations is an error that lists them.
+    type: list
+    elements: str
+  wait:
+    description:
+      - Wait until each rebooted box is back online.
+      - Required when O(batch_size) is set, since batches are only meaningful if each one comes back before the next.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds each batch may take to come back online, counted from its reboot.
+      - A box that is not back in time fails the task, naming it; the batches after it are not rebooted.
+    type: int
+    default: 300
+  batch_size:
+    description:
+      - How many boxes reboot at the same time. Batches run in the order the boxes were selected.
+      - Default is all selected boxes at once.
+    type: int
+  fail_on_offline:
+    description:
+      - Fail, before rebooting anything, when a selected box is C(offline) or C(new) (never connected).
+      - By default such boxes are skipped, with the reason in the result.
+    type: bool
+    default: false
+  skip_if_rebooted_within:
+    description:
+      - Skip boxes that booted less than this many seconds ago. The boot time is C(last_heartbeat - uptime_seconds)
+        as the API reports them; a box that reports neither is not skipped.
+      - Makes a rolling reboot safe to run again after a failure part-way.
+    type: int
+notes:
+  - A selection by O(id) or O(mac) reads the whole box list once (all pages); a selection by O(slug) alone reads
+    each box; a O(location) reads that location's boxes.
+seealso:
+  - module: ctcloud.cloud.ct_box_info
+"""
+
+EXAMPLES = r"""
+- name: Reboot one access point by MAC and wait until it is back
+  ctcloud.cloud.ct_box_reboot:
+    mac: 00-18-0a-12-34-56
+
+- name: Rolling reboot of a site, two boxes at a time, never twice within an hour
+  ctcloud.cloud.ct_box_reboot:
+    location: Brighton Seafront Cafe
+    batch_size: 2
+    wait_timeout: 600
+    skip_if_rebooted_within: 3600
+  register: reboot
+
+- name: Show how long each box took
+  ansible.builtin.debug:
+    msg: "{{ reboot.boxes | selectattr('rebooted') | items2dict(key_name='slug', value_name='seconds_to_online') }}"
+
+- name: Which boxes would reboot (nothing is sent)
+  ctcloud.cloud.ct_box_reboot:
+    location: [london-office, "1813"]
+    batch_size: 5
+  check_mode: true
+  register: plan
+
+- name: Fail if any box of the site is offline, before rebooting anything
+  ctcloud.cloud.ct_box_reboot:
+    location: Head Office
+    fail_on_offline: true
+"""
+
+RETURN = r"""
+boxes:
+  description:
+    - One entry per selected box, in selection order, also when the task fails part-way.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    slug:
+      description: The box's slug.
+      type: str
+      sample: ap-pzh2ljx7x0
+    id:
+      description: The box's numeric id.
+      type: str
+      sample: "5001"
+    mac:
+      description: Its MAC (C(calledstationid)) normalised to C(AA:BB:CC:DD:EE:FF); V(null) if the API's value is not a MAC.
+      type: str
+      sample: F0:9F:C2:E4:E1:EC
+    calledstationid:
+      description: The MAC as the API spells it.
+      type: str
+      sample: F0-9F-C2-E4-E1-EC
+    location_id:
+      description: Numeric id of the box's location; V(null) for an unassigned box.
+      type: str
+    location_slug:
+      description: Slug of the box's location; V(null) for an unassigned box.
+      type: str
+    description:
+      description: The box's description.
+      type: str
+    action:
+      description: V(reboot) (rebooted, or would be in check mode) or V(skip).
+      type: str
+      sample: reboot
+    reason:
+      description: Why the box was skipped, or why a planned reboot did not happen; V(null) otherwise.
+      type: str
+      sample: "offline: the API refuses to reboot an offline box"
+    batch:
+      description: The batch (1, 2, ...) the box was rebooted in; V(null) when skipped.
+      type: int
+      sample: 1
+    rebooted:
+      description: Whether the API accepted the reboot. Always V(false) in check mode.
+      type: bool
+    back_online:
+      description: V(true) when the box came back, V(false) when it did not in time, V(null) when not waited for.
+      type: bool
+    state_before:
+      description: The box's state when it was selected.
+      type: str
+      sample: online
+    state_after:
+      description: Its state when the module last read it (C(rebooting) right after the reboot, C(online) after
+        waiting); predicted in check mode.
+      type: str
+      sample: online
+    seconds_to_online:
+      description: Seconds from its batch's reboot until the box was seen back online; V(null) when not waited for.
+      type: float
+      sample: 41.2
+rebooted:
+  description: Slugs of the boxes rebooted (in check mode, that would be rebooted).
+  returned: always
+  type: list
+  elements: str
+  sample: [ap-pzh2ljx7x0]
+skipped:
+  description: Slugs of the boxes skipped; the reasons are in RV(boxes).
+  returned: always
+  type: list
+  elements: str
+  sample: [ap-0k2j3h4g5f]
+batches:
+  description: How many batches the reboots took (or would take).
+  returned: always
+  type: int
+  sample: 1
+"""
+
+import time
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.box import (
+    REBOOT,
+    UNREACHABLE_STATES,
+    BoxResource,
+    RebootFailure,
+    batches,
+    describe,
+    plan_reboots,
+    validate_selection,
+)
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
+
+
+def summary(results, check_mode):
+    return {
+        "boxes": results,
+        "rebooted": [r["slug"] for r in results if r["rebooted"] or (check_mode and r["action"] == REBOOT)],
+        "skipped": [r["slug"] for r in results if r["action"] != REBOOT],
+        "batches": len(batches(results)),
+    }
+
+
+def validated(params):
+    """Every option checked before any request."""
+    selection = validate_selection(params["slug"], params["id"], params["mac"], params["location"])
+    if params["batch_size"] is not None:
+        validation.integer(params["batch_size"], "batch_size", 1, 100000)
+        if not params["wait"]:
+            raise InputError("batch_size needs wait: true; without waiting, every batch would be down at the same time", "batch_size")
+    validation.integer(params["wait_timeout"], "wait_timeout", 0, 86400)
+    if params["skip_if_rebooted_within"] is not None:
+        validation.integer(params["skip_if_rebooted_within"], "skip_if_rebooted_within", 0, 10 * 365 * 86400)
+    return selection
+
+
+def run(module):
+    p = module.params
+    selection = validated(p)
+    resource = BoxResource(module.client)
+    boxes = resource.select(selection)
+    results = plan_reboots(boxes, time.time(), p["batch_size"], p["skip_if_rebooted_within"])
+    if p["fail_on_offline"]:
+        unreachable = [box for box in boxes if box.get("state") in UNREACHABLE_STATES]
+        if unreachable:
+            names = "; ".join(f"{describe(box)} is {box['state']}" for box in unreachable)
+            failure = CtCloudError(f"fail_on_offline: {names}; nothing was rebooted", {"offline": [box["slug"] for box in unreachable]})
+            module.fail(failure, **summary(results, module.check_mode))
+    to_reboot = [r for r in results if r["action"] == REBOOT]
+    if module.check_mode:
+        for result in to_reboot:
+            result["state_after"] = "online" if p["wait"] else "rebooting"
+    else:
+        try:
+            resource.run(results, {box["slug"]: box for box in boxes}, p["wait"], p["wait_timeout"], p["fail_on_offline"])
+        except RebootFailure as exc:
+            module.fail(exc, changed=any(r["rebooted"] for r in results), **summary(results, module.check_mode))
+    result = summary(results, module.check_mode)
+    result["changed"] = bool(result["rebooted"])
+    if module.diff_mode:
+        rebooting = [r for r in results if r["action"] == REBOOT]
+        result["diff"] = {
+            "before": {r["slug"]: {"state": r["state_before"]} for r in rebooting},
+            "after": {r["slug"]: {"state": r["state_after"]} for r in rebooting},
+        }
+    return result
+
+
+def main():
+    module = CtCloudModule(
+        {
+            "slug": {"type": "list", "elements": "str"},
+            "id": {"type": "list", "elements": "str"},
+            "mac": {"type": "list", "elements": "str", "aliases": ["calledstationid"]},
+            "location": {"type": "list", "elements": "str"},
+            "wait": {"type": "bool", "default": True},
+            "wait_timeout": {"type": "int", "default": 300},
+            "batch_size": {"type": "int"},
+            "fail_on_offline": {"type": "bool", "default": False},
+            "skip_if_rebooted_within": {"type": "int"},
+        },
+        cloud="ct",
+        supports_check_mode=True,
+        required_one_of=[("slug", "id", "mac", "location")],
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
