@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from werkzeug.routing import Rule
@@ -56,7 +56,7 @@ class Admin:
                 for path, method, handler in routes]
 
     @staticmethod
-    def _answering_errors(handler: Any) -> Any:
+    def _answering_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
         def answering(request: Request, **arguments: str) -> Response:
             try:
                 return handler(request, **arguments)

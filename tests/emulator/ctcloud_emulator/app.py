@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map
@@ -40,7 +41,7 @@ class EmulatorApp:
         # No trailing-slash redirects: an API client must get an answer, not a 308.
         self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
 
-    def __call__(self, environ: dict, start_response: object) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         request.max_content_length = MAX_BODY_BYTES
         return self.dispatch(request)(environ, start_response)

@@ -9,6 +9,7 @@ Tests that need a process of their own (start line, signals, state file) use
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,7 +18,19 @@ from typing import Any
 
 import pytest
 import requests
-from emulator_testing import RUN_EMULATOR, TEST_KNOBS, TEST_SEED, Emulator, EmulatorClient, start_test_emulator
+
+# ansible-test imports these tests as a package and does not put their directory on
+# sys.path, plain pytest does: make the shared helpers importable under both.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from emulator_testing import (  # pylint: disable=wrong-import-position
+    RUN_EMULATOR,
+    TEST_KNOBS,
+    TEST_SEED,
+    Emulator,
+    EmulatorClient,
+    start_test_emulator,
+)
 
 
 @pytest.fixture(scope="session")
