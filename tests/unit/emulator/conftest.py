@@ -63,10 +63,16 @@ class SpawnedEmulator:
         self.client = EmulatorClient(start_line)
 
     def terminate(self, signum: int = signal.SIGTERM, timeout: float = 10) -> int:
+        """Send the signal and wait for the exit code; a process that hangs is killed, then the test fails."""
         self.client.session.close()
         if self.process.poll() is None:
             self.process.send_signal(signum)
-        return self.process.wait(timeout=timeout)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
 
 
 @pytest.fixture
