@@ -38,6 +38,7 @@ DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
 DEFAULT_AUTH_URL = "https://id.ctapp.io"
 DEFAULT_TOKEN_LIFETIME = 7200  # the seed's expires_in
 LINEAGE_LENGTH = 50
+TOKEN_RENEWALS = 5  # per request: renewed tokens that may be rejected again before the request fails
 
 
 def digest(token: str) -> str:
@@ -128,7 +129,7 @@ class CtAuth(TokenProvider):
         candidates = []  # (refresh token, lineage it continues)
         if entry and self._belongs(entry) and entry.get("refresh_token"):
             candidates.append((entry["refresh_token"], list(entry.get("lineage", []))))
-        if self.refresh_token and all(self.refresh_token != token for token, _ in candidates):
+        if self.refresh_token and all(self.refresh_token != token for token, _lineage in candidates):
             candidates.append((self.refresh_token, []))
         if not candidates:
             raise InputError(
@@ -240,23 +241,25 @@ class CtClient:
         schema: dict[str, Any] | None = None,
         replay_safe: bool | None = None,
     ) -> Any:
-        """Send a request to ``api_url/segments...``; renew the token once on 401. Returns the JSON body."""
+        """Send a request to ``api_url/segments...``; renew the token on 401 (a few times at most). Returns the JSON body."""
         url = self.url(*segments) if isinstance(segments, (list, tuple)) else self.url(segments)
         token = self.auth.token()
         try:
-            try:
-                reply = self._send(method, url, params, body, token, replay_safe)
-            except ApiError as exc:
-                if exc.status != 401:
-                    raise
-                # Expired "without notice", or revoked: a 401 means nothing was processed, so resending is safe.
-                token = self.auth.token_after_rejection(token)
+            renewals = 0
+            while True:
                 try:
                     reply = self._send(method, url, params, body, token, replay_safe)
-                except ApiError as again:
-                    if again.status != 401:
+                    break
+                except ApiError as exc:
+                    if exc.status != 401:
                         raise
-                    raise AuthError(f"CT rejected a freshly issued access token: {again.message}", again.method, again.url, 401) from None
+                    if renewals == TOKEN_RENEWALS:
+                        raise AuthError(f"CT rejected a freshly issued access token: {exc.message}", exc.method, exc.url, 401) from None
+                # Expired "without notice", or revoked: a 401 means nothing was processed, so resending is safe.
+                # The renewed token can die as suddenly (with forks, another process's request may be the one
+                # that finds every token expired), so renew again, but not forever: a server rejecting every token fails.
+                token = self.auth.token_after_rejection(token)
+                renewals += 1
             data = reply.data
             if schema is not None:
                 check(schema, data, method.upper(), url, reply.status)

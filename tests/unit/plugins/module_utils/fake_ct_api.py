@@ -117,7 +117,7 @@ class FakeCtApi:
 
     def _scripted(self, method: str) -> tuple[ApiError, bool] | None:
         if self.failures and self.failures[0][0] == method:
-            _, error, processed = self.failures.pop(0)
+            _method, error, processed = self.failures.pop(0)
             return error, processed
         return None
 

@@ -62,7 +62,8 @@ def test_the_authorize_url_is_url_encoded(capsys):
 
 def test_the_url_needs_no_secret_and_sends_nothing(capsys):
     result = run(capsys, client_id="app", redirect_uri="https://localhost/callback", auth_url="http://127.0.0.1:9/ct-id")
-    assert result["authorize_url"] == "http://127.0.0.1:9/ct-id/oauth/authorize?client_id=app&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback&response_type=code"
+    expected = "http://127.0.0.1:9/ct-id/oauth/authorize?client_id=app&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback&response_type=code"
+    assert result["authorize_url"] == expected
 
 
 @pytest.mark.parametrize(

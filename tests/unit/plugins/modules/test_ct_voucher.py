@@ -157,7 +157,7 @@ def test_a_limit_of_the_other_access_type_fails_after_the_read_and_before_any_wr
     ],
 )
 def test_bad_input_fails_before_any_client_exists(capsys, api, given, message):
-    result = run(capsys, **dict(NEW, **given))
+    result = run(capsys, **{**NEW, **given})
     assert result["failed"] is True
     assert message in result["msg"]
     assert FakeCtApi.builds == 0
@@ -165,13 +165,13 @@ def test_bad_input_fails_before_any_client_exists(capsys, api, given, message):
 
 
 def test_unknown_choice_is_refused_by_the_argument_spec(capsys, api):
-    result = run(capsys, **dict(NEW, access_type="minutes"))
+    result = run(capsys, **{**NEW, "access_type": "minutes"})
     assert result["failed"] is True and "access_type" in result["msg"]
     assert api.calls == []
 
 
 def test_a_missing_location_fails_for_present_and_is_nothing_to_do_for_absent(capsys, api):
-    result = run(capsys, **dict(NEW, location="Nowhere Special"))
+    result = run(capsys, **{**NEW, "location": "Nowhere Special"})
     assert result["failed"] is True
     assert "location 'Nowhere Special' does not exist" in result["msg"]
     absent = run(capsys, location="Nowhere Special", batch_name="Conference", state="absent")
