@@ -239,3 +239,44 @@ def test_an_empty_refresh_token_is_no_token_and_the_stored_chain_is_used(fake, s
     fake.state.revoke_all_access()
     assert client(fake, store_path, refresh_token="").request("GET", "ping.json") == {"ping": "pong"}
     assert fake.state.token_requests["refresh_token"] == 1
+
+
+def revoking_again_after_renewal(fake, ct, times):
+    """The renewed access token dies before its first use ``times`` times (another fork's request found
+    every token expired, as the emulator's revoke_every does): the client must renew again."""
+    renew = ct.auth.token_after_rejection
+    calls = {"count": 0}
+
+    def renew_then_revoke(rejected):
+        token = renew(rejected)
+        calls["count"] += 1
+        if calls["count"] <= times:
+            fake.state.revoke_all_access()
+        return token
+
+    ct.auth.token_after_rejection = renew_then_revoke
+    return calls
+
+
+def test_a_renewed_token_revoked_again_before_use_is_renewed_again(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    ct = client(fake, store_path)
+    ct.request("GET", "ping.json")
+    fake.state.revoke_all_access()
+    calls = revoking_again_after_renewal(fake, ct, times=2)
+    assert ct.request("GET", "ping.json") == {"ping": "pong"}
+    assert calls["count"] == 3
+    assert fake.state.count("GET", PING) == 1 + 4  # ok, then 401, 401, 401, ok
+    assert fake.state.token_errors == []
+
+
+def test_a_server_rejecting_every_renewed_token_fails_after_a_bounded_number_of_renewals(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    ct = client(fake, store_path)
+    ct.request("GET", "ping.json")
+    fake.state.revoke_all_access()
+    calls = revoking_again_after_renewal(fake, ct, times=1000)
+    with pytest.raises(AuthError, match="CT rejected a freshly issued access token"):
+        ct.request("GET", "ping.json")
+    assert calls["count"] == ct_module.TOKEN_RENEWALS
+    assert fake.state.count("GET", PING) == 1 + 1 + ct_module.TOKEN_RENEWALS
