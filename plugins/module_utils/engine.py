@@ -62,11 +62,21 @@ class Field:
 class Shape:
     """A resource's fields and its natural key (an option name)."""
 
-    def __init__(self, name: str, fields: Sequence[Field], key: str, identity: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        fields: Sequence[Field],
+        key: str,
+        identity: Sequence[str] = (),
+        derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self.name = name
         self.fields = tuple(fields)
         self.key = key
         self.identity = tuple(identity)  # API fields that identify an object (id, slug) shown in views
+        # API fields the server computes from others (a location's `archived` mirrors its `state`), so that
+        # a prediction shows them as the server will.
+        self.derive = derive
         self.by_option = {f.option: f for f in self.fields}
         self.by_api = {f.api: f for f in self.fields}
         if key not in self.by_option:
@@ -118,9 +128,8 @@ class Plan:
         """The API object as it will be after the plan is carried out."""
         if self.action == DELETE or (self.current is None and self.action == NOTHING):
             return None  # deleted, or absent and already missing
-        if self.action == CREATE:
-            return dict(self.new_defaults, **self.payload, **self.followup)
-        return dict(self.current or {}, **self.payload)
+        predicted = dict(self.new_defaults, **self.payload, **self.followup) if self.action == CREATE else dict(self.current or {}, **self.payload)
+        return self.shape.derive(predicted) if self.shape.derive else predicted
 
     @property
     def changes(self) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
 
-# state option -> API state; "absent" never reaches the API (it deletes).
+# state option -> API state; "absent" never reaches the API (it deletes). The API's `archived` mirrors `state`
+# (docs/api-contract.md, "archive / restore"): SHAPE derives it, so that check mode predicts it too.
 _LIFECYCLE_TO_API = {"present": "active", "archived": "archived"}
 _LIFECYCLE_FROM_API = {"active": "present", "archived": "archived"}
 
@@ -49,6 +50,7 @@ SHAPE = Shape(
     ],
     key="name",
     identity=("id", "slug"),
+    derive=lambda location: dict(location, archived=location["state"] == "archived") if "state" in location else location,
 )
 
 # Text limits from the dashboard's form (docs/api-contract.md).

@@ -112,3 +112,18 @@ def test_set_diff_covers_the_whole_set_with_unique_labels():
     diff = set_plan.diff()
     assert sorted(diff["before"]) == ["Cafe Central", "Twin", "Twin #2"]
     assert sorted(diff["after"]) == ["Cafe Central"]
+
+
+@pytest.mark.parametrize("current, state, archived", [(CAFE, "archived", True), (dict(CAFE, state="archived", archived=True), "present", False)])
+def test_the_prediction_of_an_archive_or_restore_shows_archived_as_the_api_will(current, state, archived):
+    """The API's `archived` mirrors `state`: check mode must not predict state archived with archived false."""
+    item = plan(LOCATION, current, {"name": "Cafe Central", "state": state})
+    assert item.action == engine.UPDATE
+    assert item.predicted["archived"] is archived
+    assert item.payload == {"state": "archived" if archived else "active"}  # `archived` itself is never sent
+
+
+def test_a_location_created_archived_is_predicted_archived():
+    item = plan(LOCATION, None, {"name": "Cafe Central", "address": "1 Main Street", "town": "Bath", "postcode": "BA1 1AA", "state": "archived"},
+                {"id": None, "slug": None, "state": "active", "archived": False})
+    assert item.predicted["state"] == "archived" and item.predicted["archived"] is True
