@@ -43,6 +43,7 @@ options:
     description:
       - The batch's location, by numeric id, slug or name (API C(location_name)). A value that looks like an id or
         slug is tried as one first, then as a name. A name shared by several locations is an error.
+      - With O(state=present) a location that does not exist is an error, in check mode too.
     type: str
     required: true
   id:
