@@ -45,6 +45,7 @@ BUSY_REASONS = {
 }
 BOOT_TOLERANCE = 2  # seconds: last_heartbeat and uptime_seconds are whole seconds taken at slightly different moments
 MAX_WORKERS = 10  # requests in flight at once (the transport's connection pool holds 10)
+SLUG_READS_MAX = 10  # more slugs than this are found in one read of the whole list instead of one GET each
 REBOOT = "reboot"
 SKIP = "skip"
 INFO_FILTERS = ("state", "firmware_version", "machine_type", "q")
@@ -279,7 +280,8 @@ class BoxResource:
         """The boxes the selection names, each once, in the order named. Unknown references fail."""
         chosen: dict[str, dict[str, Any]] = {}
         missing: list[str] = []
-        everything = self.list_boxes() if selection.ids or selection.macs else None
+        whole_list = selection.ids or selection.macs or len(selection.slugs) > SLUG_READS_MAX
+        everything = self.list_boxes() if whole_list else None
         if everything is not None:
             by_slug = {box["slug"]: box for box in everything}
             for slug in selection.slugs:
@@ -443,4 +445,5 @@ def _not_started(later: Sequence[list[dict[str, Any]]]) -> str:
     count = sum(len(batch) for batch in later)
     if not count:
         return ""
-    return f"; {count} box{'es' if count > 1 else ''} in {len(later)} later batch{'es' if len(later) > 1 else ''} were not rebooted"
+    boxes = f"{count} box{'es' if count > 1 else ''} in {len(later)} later batch{'es' if len(later) > 1 else ''}"
+    return f"; {boxes} {'were' if count > 1 else 'was'} not rebooted"

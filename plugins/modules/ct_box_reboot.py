@@ -92,8 +92,8 @@ options:
       - Makes a rolling reboot safe to run again after a failure part-way.
     type: int
 notes:
-  - A selection by O(id) or O(mac) reads the whole box list once (all pages); a selection by O(slug) alone reads
-    each box; a O(location) reads that location's boxes.
+  - A selection by O(id) or O(mac), or by more than ten O(slug)s, reads the whole box list once (all pages, 100 boxes a
+    page); up to ten O(slug)s alone are read one by one; a O(location) reads that location's boxes.
 seealso:
   - module: ctcloud.cloud.ct_box_info
 """

@@ -481,3 +481,11 @@ def test_waits_are_concurrent_so_batches_not_boxes_set_the_duration():
     elapsed = time.monotonic() - started
     assert all(r["back_online"] for r in results)
     assert elapsed < 2.0, elapsed  # sequential waits would take 20 x 0.3 s = 6 s
+
+
+def test_many_slugs_are_found_in_one_list_read():
+    api = FakeBoxApi([make_box(n) for n in range(1, 31)])
+    slugs = [f"ap-{n:04d}" for n in range(30, 10, -1)]
+    chosen = resource_for(api).select(validate_selection(slugs=slugs))
+    assert [b["slug"] for b in chosen] == slugs
+    assert api.calls == [("LIST", "boxes", ())]
