@@ -198,8 +198,10 @@ rebooted:
   type: list
   elements: str
   sample: [ap-pzh2ljx7x0]
-skipped:
-  description: Slugs of the boxes skipped; the reasons are in RV(boxes).
+skipped_boxes:
+  description:
+    - Slugs of the boxes skipped; the reasons are in RV(boxes).
+    - Not named C(skipped), which Ansible reads as "the task was skipped".
   returned: always
   type: list
   elements: str
@@ -232,7 +234,8 @@ def summary(results, check_mode):
     return {
         "boxes": results,
         "rebooted": [r["slug"] for r in results if r["rebooted"] or (check_mode and r["action"] == REBOOT)],
-        "skipped": [r["slug"] for r in results if r["action"] != REBOOT],
+        # Not "skipped": Ansible takes a truthy result["skipped"] for a skipped task (recap, callbacks, `is skipped`).
+        "skipped_boxes": [r["slug"] for r in results if r["action"] != REBOOT],
         "batches": len(batches(results)),
     }
 
