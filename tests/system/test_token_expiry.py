@@ -1,0 +1,141 @@
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Issue 7, item 2: CT access tokens that die without notice, twenty forks at once, and a kill mid-rotation.
+
+- ``forks: 20`` over 20 local hosts, every host calling CT modules at the same
+  moment, while the emulator revokes every access token every 7th CT API request
+  (that request answers 401). Under both rotation modes: ``on_use`` (Doorkeeper's
+  default, the contract) and ``strict`` (a refresh token dies at once when used, so
+  two processes refreshing with the same token would lose one: only the store's
+  lock prevents it). Then: no ``invalid_grant`` at all, every host's location
+  exists once, and a follow-up run that has to refresh gets in with the stored
+  chain -- started from the same initial refresh token, as a CI secret would be.
+- The kill window: a module process is SIGKILLed after it received a rotated
+  refresh token and wrote it to a temporary file, before the rename that stores it
+  (``kill_hook/sitecustomize.py``), while it holds the store's lock. The next run
+  still authenticates. Why it must: the client stores before it uses the new
+  access token, and the contract's server revokes the old refresh token only on
+  that first use (docs/api-contract.md, "rotation"); so the old token, still in
+  the store, still works. The unit test
+  ``tests/unit/plugins/module_utils/test_ct_client.py::test_killed_between_token_received_and_stored_the_next_run_still_authenticates``
+  shows the same for the client alone; under ``strict`` rotation no client can close
+  that window (``test_with_strict_rotation_the_kill_window_loses_the_chain_and_says_how_to_recover``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import stat
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from ctsystem.collection import PLAYBOOKS, SYSTEM_DIR
+from ctsystem.evidence import stored_ct_entry
+
+HOSTS = [f"fork{number:02d}" for number in range(1, 21)]
+REVOKE_EVERY = 25
+
+
+def hosts_inventory(ansible, tmp_path: Path) -> Path:
+    return ansible.write_inventory(tmp_path / "forks.yml", HOSTS)
+
+
+def refresh_is_accepted(emulator, refresh_token: str) -> bool:
+    """Ask the emulator's token endpoint directly (the last step of a test: this rotates the chain)."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": emulator.ct["client_id"],
+            "client_secret": emulator.ct["client_secret"]}
+    request = urllib.request.Request(f"{emulator.ct['auth_url']}/oauth/token", data=urllib.parse.urlencode(form).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("rotation", ["on_use", "strict"])
+def test_twenty_forks_survive_revocations_without_invalid_grant(start_emulator, ansible, tmp_path, token_store, scenario_vars, rotation):
+    emulator = start_emulator(revoke_every=REVOKE_EVERY, ct_rotation=rotation)
+    inventory = hosts_inventory(ansible, tmp_path)
+    extra_vars = scenario_vars(emulator, token_store)
+
+    run = ansible.playbook(PLAYBOOKS / "forks.yml", extra_vars, inventory=inventory, forks=20).check()
+    stats = emulator.stats()
+    assert stats["revocations"] >= 2, stats  # tokens really died under the forks, more than once
+    assert stats["token_errors"] == {}, stats
+    assert sorted(result.host for result in run.tasks("It exists exactly once") if result.status == "ok") == HOSTS
+    assert stats["writes"]["locations"]["POST"] == 20
+    first_refreshes = stats["token_requests"]["ct"]["refresh_token"]
+    assert first_refreshes >= stats["revocations"] // 2, stats  # revocations were answered by refreshing, not by luck
+
+    entry = stored_ct_entry(token_store)
+    assert entry is not None and entry["refresh_token"] != emulator.ct["refresh_token"]
+    assert stat.S_IMODE(token_store.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token_store.parent.stat().st_mode) == 0o700
+
+    # Follow-up: every access token dead, no more revocations; the same initial refresh token is given again.
+    emulator.configure(revoke_every=0)
+    emulator.revoke()
+    emulator.reset(data=False, counters=True)
+    again = ansible.playbook(PLAYBOOKS / "forks.yml", extra_vars, inventory=inventory, forks=20).check()
+    stats = emulator.stats()
+    assert stats["token_errors"] == {}, stats
+    assert stats["token_requests"]["ct"]["refresh_token"] == 1, stats  # one fork refreshed; nineteen took its token from the store
+    assert stats["writes_total"] == 0, stats
+    assert not any(result.result.get("changed") for result in again.tasks("Make sure this host's location exists"))
+    assert refresh_is_accepted(emulator, stored_ct_entry(token_store)["refresh_token"])
+
+
+def kill_hook_interpreter(tmp_path: Path, store: Path) -> Path:
+    """An interpreter for the module processes that dies with SIGKILL just before storing a token in ``store``."""
+    wrapper = tmp_path / "python-killed-before-store"
+    hook_dir = SYSTEM_DIR / "kill_hook"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"CTCLOUD_KILL_ON_STORE_REPLACE='{store}' PYTHONPATH='{hook_dir}'${{PYTHONPATH:+:$PYTHONPATH}} exec '{sys.executable}' \"$@\"\n",
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_a_module_killed_between_token_received_and_stored_loses_nothing(start_emulator, ansible, tmp_path, token_store, scenario_vars):
+    emulator = start_emulator()
+    extra_vars = scenario_vars(emulator, token_store)
+    ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars).check()
+    before = token_store.read_bytes()
+    stored_refresh = stored_ct_entry(token_store)["refresh_token"]
+    emulator.revoke()  # the stored access token dies without notice: the next request must refresh
+    emulator.reset(data=False, counters=True)
+
+    killed_inventory = ansible.write_inventory(tmp_path / "killed.yml", ["localhost"],
+                                               ansible_python_interpreter=str(kill_hook_interpreter(tmp_path, token_store)))
+    killed = ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars, inventory=killed_inventory)
+    assert killed.rc != 0
+    failure = killed.one("List the locations")
+    assert failure.failed, failure.result
+    assert failure.result.get("rc") == 128 + 9 and "Killed" in failure.result.get("module_stderr", ""), failure.result  # SIGKILL
+    stats = emulator.stats()
+    assert stats["token_requests"]["ct"]["refresh_token"] == 1, stats  # the rotated token was issued...
+    assert token_store.read_bytes() == before  # ...and never stored: the store still holds the previous chain
+    # The dead process's temporary file (the kill came after the write, before the rename) stays, private like the store.
+    [leftover] = [path for path in token_store.parent.iterdir() if path.name.endswith(".tmp")]
+    assert stat.S_IMODE(leftover.stat().st_mode) == 0o600
+    with open(f"{token_store}.lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the kernel released the dead holder's lock
+
+    recovered = ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars).check()
+    assert recovered.one("List the locations").status == "ok"
+    stats = emulator.stats()
+    assert stats["token_errors"] == {}, stats
+    assert stats["token_requests"]["ct"]["refresh_token"] == 2, stats
+    new_refresh = stored_ct_entry(token_store)["refresh_token"]
+    assert new_refresh != stored_refresh
+    assert refresh_is_accepted(emulator, new_refresh)
+    json.loads(token_store.read_text(encoding="utf-8"))  # and the store is whole
+    assert os.stat(token_store).st_size > 0
