@@ -222,7 +222,7 @@ def test_the_initial_refresh_token_keeps_working_after_more_rotations_than_the_l
     """The CI secret is the root of its chain: it must stay recognised however long the chain grows."""
     monkeypatch.setattr(ct_module, "LINEAGE_LENGTH", 5)
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
-    for _ in range(12):
+    for _run in range(12):
         client(fake, store_path).request("GET", "ping.json")
         fake.state.revoke_all_access()
     assert fake.state.token_errors == []
