@@ -404,8 +404,15 @@ class BoxResource:
         def pending() -> list[str]:
             return [slug for slug, result in rebooted.items() if result["back_online"] is not True]
 
+        first_read = True
+
         def read() -> list[str]:
+            nonlocal first_read
             waiting = pending()
+            if first_read and len(seen_down) == len(rebooted):
+                first_read = False
+                return waiting  # every reply said "down" a moment ago: reading now would only repeat it
+            first_read = False
             for slug, box in zip(waiting, self._map(self.get, waiting)):
                 result = rebooted[slug]
                 result["state_after"] = box.get("state") if box else None
