@@ -128,7 +128,7 @@ IS_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 COLOR = sys.stdout.isatty() and not IS_CI and "NO_COLOR" not in os.environ
 
 # Process groups started by this harness; all are killed on exit whatever happens.
-_LIVE_GROUPS: set = set()
+_LIVE_GROUPS: set[int] = set()
 
 
 class HarnessError(Exception):
@@ -176,8 +176,12 @@ def rel(path: Path) -> str:
 # --------------------------------------------------------------------------- processes
 
 
-def _kill_group(pgid: int, grace: float = 10.0) -> None:
-    """SIGTERM a process group, then SIGKILL it if it is still there after ``grace`` seconds."""
+def _kill_group(pgid: int, grace: float = 10.0, proc: subprocess.Popen | None = None) -> None:
+    """SIGTERM a process group, then SIGKILL it if it is still there after ``grace`` seconds.
+
+    ``proc``, the group's leader, is reaped while waiting: an unreaped leader is a
+    zombie that still counts as a member of the group.
+    """
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
         try:
             os.killpg(pgid, sig)
@@ -185,12 +189,14 @@ def _kill_group(pgid: int, grace: float = 10.0) -> None:
             break
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
+            if proc is not None:
+                proc.poll()
             try:
                 os.killpg(pgid, 0)
             except ProcessLookupError:
                 _LIVE_GROUPS.discard(pgid)
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
     _LIVE_GROUPS.discard(pgid)
 
 
@@ -217,7 +223,7 @@ def start(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, *
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
     """Stop a process started by :func:`start` and everything it started."""
-    _kill_group(proc.pid, grace)
+    _kill_group(proc.pid, grace, proc)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
 
@@ -876,7 +882,10 @@ def stage_build(ctx: Context) -> str:
             raise HarnessError(f"the install made no {installed_copy}/MANIFEST.json")
         if not (installed_copy / DEMO_PLAYBOOK).is_file():
             return f"{tarball.name} built and installed; demo not run: no {DEMO_PLAYBOOK} yet"
-        code = run_demo(ctx.venv, installed, [])
+        try:
+            code = run_demo(ctx.venv, installed, [])
+        except StageSkipped as ex:
+            return f"{tarball.name} built and installed; demo not run: {ex}"
         if code:
             raise HarnessError(f"the demo from the installed collection exited with {code}")
     return f"{tarball.name} built, installed, demo passed"
@@ -994,7 +1003,7 @@ def run_demo(venv: Venv, collections: Path, extra: Sequence[str]) -> int:
     if not playbook.is_file():
         say(f"{DEMO_PLAYBOOK} does not exist yet in {collection}: nothing to demo.")
         return 1
-    with temp_dir("demo") as work, Emulator(venv, work) as emulator:
+    with temp_dir("demo") as work, Emulator(venv, work, ["--state-file", str(work / "emulator-state.json")]) as emulator:
         env = venv.env(collections)
         env.update(emulator_environment(emulator, work / "tokens" / "tokens.json"))
         return run([venv.bin("ansible-playbook"), DEMO_PLAYBOOK, *extra], cwd=collection, env=env, timeout=1800)
@@ -1089,7 +1098,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_emulator(args: argparse.Namespace) -> int:
     """``emulator``: run it in the foreground; print export lines for a shell."""
     venv = ensure_venv()
-    with temp_dir("emulator") as work, Emulator(venv, work, args.emulator_args) as emulator:
+    with temp_dir("emulator") as work, Emulator(venv, work, args.extra) as emulator:
         say("# Paste into another shell to point the modules at this emulator:")
         for name, value in emulator_environment(emulator, work / "tokens.json").items():
             say(f"export {name}={shlex.quote(value)}")
@@ -1113,7 +1122,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         say(f"{BENCHMARK} does not exist yet.")
         return 1
     venv = setup()
-    return run([venv.python, BENCHMARK, *args.bench_args], cwd=REPO, env=venv.env(COLLECTIONS_ROOT), timeout=24 * 3600)
+    return run([venv.python, BENCHMARK, *args.extra], cwd=REPO, env=venv.env(COLLECTIONS_ROOT), timeout=24 * 3600)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1137,21 +1146,30 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("playbook_args", nargs="*", metavar="-- ARGS", help="extra ansible-playbook arguments after --")
     p_demo.set_defaults(func=cmd_demo)
 
-    p_emu = sub.add_parser("emulator", help="run the emulator in the foreground and print export lines")
-    p_emu.add_argument("emulator_args", nargs=argparse.REMAINDER, metavar="ARGS", help="passed to run_emulator.py")
-    p_emu.set_defaults(func=cmd_emulator)
+    # Both pass every argument they do not know on (``emulator --devices 500``).
+    p_emu = sub.add_parser("emulator", help="run the emulator in the foreground and print export lines; other arguments go to run_emulator.py")
+    p_emu.set_defaults(func=cmd_emulator, passthrough=True)
 
-    p_bench = sub.add_parser("bench", help="run tests/benchmark/run.py in the venv")
-    p_bench.add_argument("bench_args", nargs=argparse.REMAINDER, metavar="ARGS", help="passed to run.py")
-    p_bench.set_defaults(func=cmd_bench)
+    p_bench = sub.add_parser("bench", help="run tests/benchmark/run.py in the venv; other arguments go to run.py")
+    p_bench.set_defaults(func=cmd_bench, passthrough=True)
     return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse; ``emulator`` and ``bench`` get the arguments the harness does not know as ``extra``."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra[1:] if extra[:1] == ["--"] else extra
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, dispatch, turn harness errors into one message and exit code 2."""
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return args.func(args)
     except StageSkipped as ex:
