@@ -98,7 +98,6 @@ class CtAuth(TokenProvider):
         self.transport = transport
         self.client_secret = client_secret
         self.refresh_token = refresh_token or None  # "" (an unset CI secret) is no token: use the stored chain
-        self._seen = set()  # tokens this process handled, for redaction
 
     @property
     def token_url(self) -> str:
@@ -137,6 +136,7 @@ class CtAuth(TokenProvider):
                 "with the code from the browser step (docs/ct-authorization.md)",
                 "refresh_token",
             )
+        self._seen.update(token for token, _lineage in candidates)  # the stored one is sent too: redact it
         failure: AuthError | None = None
         for refresh_token, lineage in candidates:
             try:

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import TokenProvider, describe_oauth_error, oauth_error_code
+from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import TokenProvider, basic_credentials, describe_oauth_error, oauth_error_code
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CTHINGS_LIMIT_MAX, DEFAULT_WORKERS, collect_link_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     CTHINGS_DEVICE,
@@ -64,10 +64,9 @@ class CthingsAuth(TokenProvider):
         super().__init__(store, auth_url, client_id)
         self.transport = transport
         self.client_secret = client_secret
-        self._seen = set()
 
     def secrets(self) -> list[str | None]:
-        return [self.client_secret, *sorted(self._seen)]
+        return [self.client_secret, basic_credentials(self.client_id, self.client_secret), *sorted(self._seen)]
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
         self.token_requests += 1

@@ -14,6 +14,7 @@ Subclasses say how to ask (``_obtain``) and which stored entry is theirs
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -36,6 +37,11 @@ def describe_oauth_error(status: int, data: Any, text: str) -> str:
     return f"unexpected HTTP {status} reply from the authorization server"
 
 
+def basic_credentials(client_id: str, client_secret: str) -> str:
+    """The value after ``Basic `` in an Authorization header: a secret too, in another spelling."""
+    return base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+
+
 def oauth_error_code(error: ApiError) -> str | None:
     body = error.details.get("body") if error.details else None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
@@ -51,6 +57,9 @@ class TokenProvider:
         self.auth_url = auth_url
         self.client_id = client_id
         self.token_requests = 0
+        # Every token this process sent or received, also those read from the store (another process got them),
+        # so that an error echoing a request cannot show one.
+        self._seen: set[str] = set()
 
     @property
     def key(self) -> str:
@@ -63,20 +72,24 @@ class TokenProvider:
     def token(self) -> str:
         entry = self.store.read(self.key)
         if self._usable(entry):
-            return entry["access_token"]
+            return self._handed_out(entry["access_token"])
         with self.store.transaction() as txn:
             entry = txn.get(self.key)
             if self._usable(entry):
-                return entry["access_token"]
-            return self._obtain(txn, entry)
+                return self._handed_out(entry["access_token"])
+            return self._handed_out(self._obtain(txn, entry))
 
     def token_after_rejection(self, rejected: str) -> str:
         """A token other than ``rejected``, which the API just answered 401 to."""
         with self.store.transaction() as txn:
             entry = txn.get(self.key)
             if self._usable(entry) and entry["access_token"] != rejected:
-                return entry["access_token"]  # another process already renewed it
-            return self._obtain(txn, entry)
+                return self._handed_out(entry["access_token"])  # another process already renewed it
+            return self._handed_out(self._obtain(txn, entry))
+
+    def _handed_out(self, access_token: str) -> str:
+        self._seen.add(access_token)
+        return access_token
 
     # -- for subclasses ----------------------------------------------------
 

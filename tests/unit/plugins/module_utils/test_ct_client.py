@@ -280,3 +280,25 @@ def test_a_server_rejecting_every_renewed_token_fails_after_a_bounded_number_of_
         ct.request("GET", "ping.json")
     assert calls["count"] == ct_module.TOKEN_RENEWALS
     assert fake.state.count("GET", PING) == 1 + 1 + ct_module.TOKEN_RENEWALS
+
+
+def test_a_stored_access_token_echoed_by_the_api_is_redacted_in_a_process_that_did_not_obtain_it(fake, store_path):
+    """Another process (an earlier task, a fork) got the token; this one only read it from the store."""
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path).request("GET", "ping.json")
+    access_token = stored(store_path)["access_token"]
+    fake.state.script("GET", PING, Scripted(500, {"message": f"cannot serve Bearer {access_token}"}))
+    with pytest.raises(ApiError) as caught:
+        client(fake, store_path).request("GET", "ping.json")
+    shown = str(caught.value) + json.dumps(caught.value.to_failure())
+    assert access_token not in shown and "cannot serve Bearer ********" in shown
+
+
+def test_the_stored_refresh_token_sent_by_this_process_is_among_its_secrets(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path).request("GET", "ping.json")
+    fake.state.revoke_all_access()
+    stored_refresh = stored(store_path)["refresh_token"]
+    ct = client(fake, store_path)
+    ct.request("GET", "ping.json")  # refreshes with the stored token, not the given one
+    assert stored_refresh in ct.secrets()

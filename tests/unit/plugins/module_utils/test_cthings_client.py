@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -112,3 +113,20 @@ def test_device_list_follows_links_concurrently(fake, store_path):
     devices = cthings.list_devices()
     assert len(devices) == 6 and len({d["id"] for d in devices}) == 6
     assert len(calls) == 3
+
+
+def test_the_basic_credentials_and_a_stored_token_are_redacted(fake, store_path):
+    """A server echoing the request (headers included) must not make the error show a credential in any spelling."""
+    fake.state.script("GET", DEVICE_PATH, Scripted(200, envelope({"id": DEVICE_ID})))
+    client(fake, store_path).get_device(DEVICE_ID)  # another process obtains and stores the token
+    with open(store_path) as handle:
+        access_token = next(iter(json.load(handle)["entries"].values()))["access_token"]
+    basic = base64.b64encode(f"{CTHINGS_CLIENT[0]}:{CTHINGS_CLIENT[1]}".encode()).decode()
+    echo = f"echo: Authorization: Bearer {access_token}; earlier Basic {basic}"
+    fake.state.script("GET", DEVICE_PATH, Scripted(500, envelope(None, code=500, message=echo)))
+    cthings = client(fake, store_path)
+    with pytest.raises(ApiError) as caught:
+        cthings.get_device(DEVICE_ID)
+    shown = str(caught.value) + json.dumps(caught.value.to_failure())
+    assert access_token not in shown and basic not in shown, shown
+    assert basic in cthings.secrets()
