@@ -194,6 +194,15 @@ class Emulator:
         raise EmulatorError("authorize did not redirect")
 
 
+    def fresh_refresh_token(self) -> str:
+        """A refresh token of a new chain (the browser step plus the code exchange), for a second, independent token store."""
+        form = {"grant_type": "authorization_code", "code": self.authorization_code(), "redirect_uri": self.ct["redirect_uri"],
+                "client_id": self.ct["client_id"], "client_secret": self.ct["client_secret"]}
+        request = urllib.request.Request(f"{self.ct['auth_url']}/oauth/token", data=urllib.parse.urlencode(form).encode("ascii"), method="POST")
+        with urllib.request.urlopen(request, timeout=ADMIN_TIMEOUT) as response:
+            return json.loads(response.read().decode("utf-8"))["refresh_token"]
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # urllib's signature
         return None

@@ -114,6 +114,12 @@ def secret_forms(secrets: Iterable[str], basic_pairs: Iterable[tuple[str, str]] 
     return forms
 
 
-def find_leaks(texts: dict[str, str], forms: dict[str, str]) -> list[str]:
-    """Where each secret form occurs: ``["stdout of run 3: secret abcd...(64 chars)", ...]``."""
-    return [f"{where}: {label}" for where, text in texts.items() for needle, label in forms.items() if needle in text]
+def find_leaks(texts: dict[str, str], forms: dict[str, str], context: int = 100) -> list[str]:
+    """Where each secret form occurs, with the text before it: ``["failures stdout: secret abcd...(64 chars) after '...'"]``."""
+    leaks = []
+    for where, text in texts.items():
+        for needle, label in forms.items():
+            position = text.find(needle)
+            if position >= 0:
+                leaks.append(f"{where}: {label} after {text[max(0, position - context):position]!r}")
+    return leaks
