@@ -22,6 +22,7 @@ that turns an error body into a sentence.
 from __future__ import annotations
 
 import json
+import socket
 import traceback
 from typing import Any, Callable, Mapping
 
@@ -30,6 +31,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import ReadTimeoutError
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -187,6 +189,8 @@ class Transport:
         except requests.exceptions.Timeout:
             raise ApiError(f"no reply within the timeout of {self.timeout} seconds", method, url, retryable=True) from None
         except requests.exceptions.RequestException as exc:
+            if _timed_out(exc):  # read timeouts on every retry: requests reports them as a ConnectionError
+                raise ApiError(f"no reply within the timeout of {self.timeout} seconds", method, url, retryable=True) from None
             raise ApiError(f"connection failed: {_innermost_reason(exc)}", method, url, retryable=True) from None
         return self._reply(method, url, response, describe_error or self.describe_error)
 
@@ -216,6 +220,21 @@ class Transport:
             message = describe_error(status, data, text)
         details = {"body": data} if isinstance(data, (dict, list)) else {}
         raise ApiError(message, method, url, status, details=details, retryable=status in TRANSIENT_STATUSES)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``reason`` attributes, exception arguments), outermost first."""
+    chain: list[BaseException] = []
+    current: Any = exc
+    while isinstance(current, BaseException) and all(current is not seen for seen in chain):
+        chain.append(current)
+        nested = getattr(current, "reason", None)
+        current = nested if isinstance(nested, BaseException) else (current.args[0] if current.args else None)
+    return chain
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return any(isinstance(cause, (ReadTimeoutError, socket.timeout)) for cause in _causes(exc))
 
 
 def _innermost_reason(exc: BaseException) -> str:

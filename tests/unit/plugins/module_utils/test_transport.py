@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from ansible_collections.ctcloud.cloud.plugins.module_utils import transport
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import Scripted
@@ -120,3 +121,14 @@ def test_userinfo_in_a_url_is_never_shown(fake):
         Transport(timeout=5).request("GET", fake.base.replace("http://", "http://user:pa55word@") + PATH)
     assert "pa55word" not in str(caught.value)
     assert "pa55word" not in repr(caught.value.to_failure())
+
+
+def test_a_get_timing_out_on_every_retry_says_so_without_pool_noise(fake, monkeypatch):
+    """urllib3 retries a read timeout of a GET; when every attempt times out, requests raises ConnectionError, not Timeout."""
+    monkeypatch.setattr(transport, "RETRY_ATTEMPTS", 1)
+    fake.state.script("GET", PATH, Scripted(200, {"late": True}, stall=1.0))
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=0.3).request("GET", url(fake))
+    text = str(caught.value)
+    assert text == f"GET {url(fake)} failed (no HTTP response): no reply within the timeout of 0.3 seconds"
+    assert fake.state.count("GET", PATH) == 2
