@@ -17,7 +17,7 @@ description:
     "clear this field". To clear an optional text field, set it to an empty string.
   - To manage many locations at once, use M(ctcloud.cloud.ct_locations), which reads the list once.
 author:
-  - ctcloud.cloud contributors
+  - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes

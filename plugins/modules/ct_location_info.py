@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Returns CT locations, every page of them, optionally filtered.
 author:
-  - ctcloud.cloud contributors
+  - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes

@@ -20,7 +20,7 @@ description:
     create). If any entry is invalid, nothing is written and every problem is reported at once.
   - Locations you do not declare are left alone, archived or deleted, as O(purge) says.
 author:
-  - ctcloud.cloud contributors
+  - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes

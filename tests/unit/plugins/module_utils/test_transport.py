@@ -132,3 +132,16 @@ def test_a_get_timing_out_on_every_retry_says_so_without_pool_noise(fake, monkey
     text = str(caught.value)
     assert text == f"GET {url(fake)} failed (no HTTP response): no reply within the timeout of 0.3 seconds"
     assert fake.state.count("GET", PATH) == 2
+
+
+def test_an_unreachable_host_fails_after_a_few_connect_retries_not_the_whole_budget(monkeypatch):
+    from ansible_collections.ctcloud.cloud.plugins.module_utils import transport
+
+    monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.25)  # the real backoff, to bound the real wait
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ApiError, match="connection failed"):
+        Transport(timeout=2).request("GET", f"http://127.0.0.1:{port}/x")
+    assert time.monotonic() - started < 10  # eight retries with backoff would take ~36 s
