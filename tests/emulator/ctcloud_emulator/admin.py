@@ -24,7 +24,13 @@ class AdminRequestError(Exception):
 
 
 def _object_body(request: Request) -> Mapping[str, Any]:
-    """The JSON object sent, `{}` for an empty body."""
+    """The JSON object sent, `{}` for an empty body.
+
+    Unlike the CT API (Rails ignores a body that is not JSON), the admin API refuses one:
+    a test whose `curl -d '{...}'` forgot the content type must not silently change nothing.
+    """
+    if request.get_data(cache=True).strip() and not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
+        raise AdminRequestError(f"send the body as JSON (Content-Type: application/json), not {request.mimetype or 'no content type'!r}")
     try:
         body = json_body(request)
     except MalformedBody as error:

@@ -76,6 +76,14 @@ def test_bad_reset_bodies_are_400(emu):
         assert emu.session.post(f"{emu.admin_url}/reset", json=body).status_code == 400
 
 
+def test_a_body_without_a_json_content_type_is_refused_not_ignored(emu):
+    before = emu.admin("GET", "config")
+    reply = emu.session.post(f"{emu.admin_url}/config", data='{"reboot_delay": 9}', headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert reply.status_code == 400 and "Content-Type: application/json" in reply.json()["error"]
+    assert emu.admin("GET", "config") == before
+    assert emu.session.post(f"{emu.admin_url}/reset").status_code == 200  # no body at all is fine
+
+
 def test_state_dump_has_every_collection_and_can_leave_devices_out(emu):
     state = emu.admin("GET", "state")
     assert set(state) == {"locations", "vouchers", "codes", "boxes", "devices"}
