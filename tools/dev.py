@@ -1049,26 +1049,29 @@ def cmd_test(args: argparse.Namespace) -> int:
     header("setup")
     venv = setup()
     ctx = Context(venv)
-    results: list[tuple[str, str, float, str]] = []
-    for index, (name, func) in enumerate(selected, 1):
-        header(f"[{index}/{len(selected)}] {name}: {(func.__doc__ or '').strip().splitlines()[0]}")
-        stage_start = time.monotonic()
-        try:
-            result, detail = "PASS", func(ctx)
-        except StageSkipped as ex:
-            result, detail = "SKIP", str(ex)
-        except HarnessError as ex:
-            result, detail = "FAIL", str(ex).splitlines()[0]
-            if "\n" in str(ex):
-                say(str(ex))
-        except Exception as ex:  # a bug in the harness fails one stage, not the run
-            traceback.print_exc()
-            result, detail = "FAIL", f"harness error: {ex!r}"
-        seconds = time.monotonic() - stage_start
-        suffix = f"  ({detail})" if detail else ""
-        say(_style(f"-- {name}: {result} in {seconds:.1f} s{suffix}", RESULT_COLORS[result]))
-        results.append((name, result, seconds, detail))
+    results = [run_stage(ctx, name, func, f"[{index}/{len(selected)}]") for index, (name, func) in enumerate(selected, 1)]
     return summary(results, time.monotonic() - started)
+
+
+def run_stage(ctx: Context, name: str, func: Callable[[Context], str], position: str) -> tuple[str, str, float, str]:
+    """Run one stage: its banner, its outcome line; (name, PASS/FAIL/SKIP, seconds, note)."""
+    header(f"{position} {name}: {(func.__doc__ or '').strip().splitlines()[0]}")
+    started = time.monotonic()
+    try:
+        result, detail = "PASS", func(ctx)
+    except StageSkipped as ex:
+        result, detail = "SKIP", str(ex)
+    except HarnessError as ex:
+        result, detail = "FAIL", str(ex).splitlines()[0]
+        if "\n" in str(ex):
+            say(str(ex))
+    except Exception as ex:  # pylint: disable=broad-exception-caught  # a harness bug fails one stage, not the run
+        traceback.print_exc()
+        result, detail = "FAIL", f"harness error: {ex!r}"
+    seconds = time.monotonic() - started
+    suffix = f"  ({detail})" if detail else ""
+    say(_style(f"-- {name}: {result} in {seconds:.1f} s{suffix}", RESULT_COLORS[result]))
+    return name, result, seconds, detail
 
 
 RESULT_COLORS = {"PASS": "32", "SKIP": "33", "FAIL": "31"}
