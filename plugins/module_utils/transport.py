@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import traceback
 from typing import Any, Callable, Mapping
 
@@ -31,7 +32,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import ReadTimeoutError
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -61,6 +62,13 @@ def _capped_retry_class():
         def get_retry_after(self, response):
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
+
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+            # urllib3 retries TLS errors as "other" errors; a certificate that failed verification
+            # does not become trusted by asking again, so give up at once.
+            if error is not None and any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(error)):
+                raise MaxRetryError(_pool, url, error) from error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
 
     class NoReplayRetry(CappedRetry):
         """Retry only what the server did not process: 429 here, unopened connections in urllib3."""
@@ -180,6 +188,9 @@ class Transport:
                 headers=headers,
                 auth=auth,
                 timeout=self.timeout,
+                # Per request, not only on the session: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the
+                # environment override a session's verify=False (psf/requests#3829), so validate_certs: false was ignored.
+                verify=self.validate_certs,
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:

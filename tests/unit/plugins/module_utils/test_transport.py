@@ -145,3 +145,33 @@ def test_an_unreachable_host_fails_after_a_few_connect_retries_not_the_whole_bud
     with pytest.raises(ApiError, match="connection failed"):
         Transport(timeout=2).request("GET", f"http://127.0.0.1:{port}/x")
     assert time.monotonic() - started < 10  # eight retries with backoff would take ~36 s
+
+
+def test_validate_certs_false_is_sent_with_every_request_so_a_ca_bundle_variable_cannot_override_it(monkeypatch):
+    """requests lets REQUESTS_CA_BUNDLE override a session's verify=False; a per-request verify wins."""
+    requests = pytest.importorskip("requests")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca-bundle.pem")
+    sent = {}
+
+    def fake_request(session, method, url, **kwargs):
+        sent.update(kwargs)
+        settings = session.merge_environment_settings(url, {}, None, kwargs.get("verify"), None)
+        sent["effective_verify"] = settings["verify"]
+        raise requests.exceptions.ConnectionError("stop here")
+
+    monkeypatch.setattr(requests.Session, "request", fake_request)
+    with pytest.raises(ApiError):
+        Transport(timeout=1, validate_certs=False).request("GET", "https://127.0.0.1:9/x")
+    assert sent["verify"] is False and sent["effective_verify"] is False
+
+
+@pytest.mark.parametrize("replay_safe", [True, False])
+def test_a_certificate_that_failed_verification_is_not_retried(replay_safe):
+    urllib3_exceptions = pytest.importorskip("urllib3.exceptions")
+    import ssl  # pylint: disable=import-outside-toplevel
+
+    refused = urllib3_exceptions.SSLError(ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed certificate"))
+    with pytest.raises(urllib3_exceptions.MaxRetryError):
+        transport.build_retry(replay_safe).increment("GET", "/x", error=refused)
+    # Other TLS trouble (a handshake cut short) may be transient: still retried like before.
+    assert transport.build_retry(True).increment("GET", "/x", error=urllib3_exceptions.SSLError("EOF occurred in violation of protocol")).total == 7
