@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from ctsystem.collection import has_module
+from ctsystem.ansible_run import Ansible, case_result, one_case_per_host_playbook, write_case_inventory
+from ctsystem.collection import has_module, present_modules
+from ctsystem.emulator import Emulator
 from ctsystem.evidence import comparable_state
 
 
@@ -131,23 +133,6 @@ def present_cases() -> list[Case]:
     return [case for case in CASES if has_module(case.module)]
 
 
-def bad_input_playbook(cases: list[Case]) -> list[dict[str, Any]]:
-    """One task per module; each host (case) runs only its own module's task."""
-    modules = sorted({case.module for case in cases})
-    tasks = [
-        {"name": f"bad input to {module}", f"ctcloud.cloud.{module}": {}, "args": "{{ case_args }}",
-         "when": f"case_module == '{module}'", "ignore_errors": True}
-        for module in modules
-    ]
-    return [{
-        "name": "Bad input, one case per host",
-        "hosts": "targets",
-        "gather_facts": False,
-        "module_defaults": {"group/ctcloud.cloud.ct": "{{ ct_conn }}", "group/ctcloud.cloud.cthings": "{{ cthings_conn }}"},
-        "tasks": tasks,
-    }]
-
-
 def test_the_table_has_at_least_30_cases_of_landed_modules():
     assert len([case for case in present_cases() if not case.limitation]) >= 30
     assert len({case.label for case in CASES if case.module == "ct_location"}) == len([case for case in CASES if case.module == "ct_location"])
@@ -156,23 +141,16 @@ def test_the_table_has_at_least_30_cases_of_landed_modules():
 @pytest.fixture(scope="module")
 def bad_input_run(tmp_path_factory):
     """The whole table in one ansible-playbook run against a fresh emulator (module scope: each case checks its own result)."""
-    # pylint: disable=import-outside-toplevel  # module-scoped fixtures cannot use the function-scoped ones
-    from ctsystem.ansible_run import Ansible
-    from ctsystem.collection import present_modules
-    from ctsystem.emulator import Emulator
-
     tmp_path = tmp_path_factory.mktemp("bad_input")
     emulator = Emulator(tmp_path / "emulator").start()
     try:
         before = comparable_state(emulator.state(devices=True))
         cases = present_cases()
         ansible = Ansible(tmp_path / "ansible")
-        inventory = tmp_path / "cases.yml"
-        hosts = {case.host: {"case_module": case.module, "case_args": case.args} for case in cases}
-        inventory.write_text(json.dumps({"targets": {"hosts": hosts, "vars": {
-            "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}), encoding="utf-8")
+        inventory = write_case_inventory(tmp_path / "cases.yml", {case.host: {"case_module": case.module, "case_args": case.args}
+                                                                  for case in cases})
         playbook = tmp_path / "bad_input.yml"
-        playbook.write_text(json.dumps(bad_input_playbook(cases), indent=1), encoding="utf-8")
+        playbook.write_text(json.dumps(one_case_per_host_playbook([case.module for case in cases], "bad input"), indent=1), encoding="utf-8")
         store = tmp_path / "private" / "tokens.json"
         extra_vars = {"ct_conn": emulator.ct_connection(store), "cthings_conn": emulator.cthings_connection(store), "have": present_modules()}
         run = ansible.playbook(playbook, extra_vars, inventory=inventory, forks=8)
@@ -199,8 +177,7 @@ def test_no_case_sent_a_request_or_wrote_anything(bad_input_run):
 def test_bad_input_fails_naming_the_field(case, bad_input_run):
     if not has_module(case.module):
         pytest.skip(f"{case.module} is not in the collection yet")
-    run = bad_input_run[0]
-    [result] = [result for result in run.results if result.host == case.host and result.status != "skipped"]
+    result = case_result(bad_input_run[0], case.host)
     assert result.status == "failed", result.result
     assert result.python_traceback() is None
     message = result.msg

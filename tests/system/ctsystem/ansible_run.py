@@ -201,6 +201,43 @@ class Ansible:
         return run_command(command, self.environment(env), self.workdir, timeout)
 
 
+def one_case_per_host_playbook(modules: list[str], name: str) -> list[dict[str, Any]]:
+    """A play in which each host runs the module its ``case_module`` names with the arguments in ``case_args``.
+
+    One task per module (a task may only name a module that exists); a host skips every task but its own. The cases run
+    in parallel, up to ``forks`` at a time, and with the free strategy no host waits for another's task. Connection
+    options come from ``ct_conn``/``cthings_conn`` via module_defaults; a case's own arguments override them.
+    """
+    tasks = [
+        {"name": f"{name}: {module}", f"ctcloud.cloud.{module}": {}, "args": "{{ case_args }}", "when": f"case_module == '{module}'",
+         "ignore_errors": True}
+        for module in sorted(set(modules))
+    ]
+    return [{
+        "name": name,
+        "hosts": "targets",
+        "strategy": "free",
+        "gather_facts": False,
+        "module_defaults": {"group/ctcloud.cloud.ct": "{{ ct_conn | default({}) }}", "group/ctcloud.cloud.cthings": "{{ cthings_conn | default({}) }}"},
+        "tasks": tasks,
+    }]
+
+
+def write_case_inventory(path: Path, cases: dict[str, dict[str, Any]]) -> Path:
+    """``{host: {"case_module": ..., "case_args": {...}}}`` as local hosts (JSON is YAML)."""
+    inventory = {"targets": {"hosts": cases, "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}
+    path.write_text(json.dumps(inventory, indent=1), encoding="utf-8")
+    return path
+
+
+def case_result(run: AnsibleRun, host: str) -> TaskResult:
+    """The one task a case's host ran (the others were skipped)."""
+    ran = [result for result in run.results if result.host == host and result.status != "skipped"]
+    if len(ran) != 1:
+        raise AssertionError(f"host {host} ran {len(ran)} tasks\n{run.describe()}")
+    return ran[0]
+
+
 def run_command(command: list[str], env: dict[str, str], cwd: Path, timeout: float, umask: int = -1) -> AnsibleRun:
     started = time.monotonic()
     with subprocess.Popen(

@@ -168,15 +168,17 @@ class RawHttpServer:
             return
         if request is None:
             return
+        exchange = Exchange(request, None, b"")
+        with self._lock:
+            self.exchanges.append(exchange)  # in order of arrival, before any reply (a stalled one has none yet)
         action = self.behaviour(request)
-        status, body = None, b""
         try:
             if isinstance(action, Reply):
-                status, body = action.status, action.payload()
+                exchange.status, exchange.reply_body = action.status, action.payload()
                 send_reply(sock, action)
             elif isinstance(action, Forward):
                 reply = forward(action, request)
-                status, body = reply.status, reply.payload()
+                exchange.status, exchange.reply_body = reply.status, reply.payload()
                 send_reply(sock, reply)
             elif isinstance(action, Stall):
                 self.stopping.wait(action.seconds)
@@ -186,8 +188,6 @@ class RawHttpServer:
         except OSError:
             pass
         finally:
-            with self._lock:
-                self.exchanges.append(Exchange(request, status, body))
             with contextlib.suppress(OSError):
                 sock.close()
 
