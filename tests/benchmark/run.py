@@ -421,7 +421,7 @@ def scenario_one_get(bench: Bench, report: Report) -> None:
     report.row("cthings_device_info id=<uuid> (token in the store)", summary(module_seconds), 1, ratio_text(median(ratios)), "per task")
     report.row("ansible.builtin.uri GET with a bearer token", summary(uri_seconds), 1, "1.00x", "per task")
     ratio = median(ratios)
-    report.target("one GET task: module <= 1.1x the uri task (median of pair ratios)", ratio_text(ratio), judged(bench, ratio <= 1.1))
+    report.target("one GET task: module <= 1.1x the uri task (median of pair ratios)", ratio_text(ratio, 3), judged(bench, ratio <= 1.1))
     report.notes.append(
         f"{sizes.get_pairs} module/uri pairs per playbook x {sizes.repeat} playbooks; each pair GETs the same device;"
         f" device GETs counted by the emulator: {gets} per playbook (expected {2 * sizes.get_pairs + 1})."
@@ -478,14 +478,18 @@ def scenario_reboot(bench: Bench, report: Report) -> None:
                f"{median(per_box):.2f} s per box")
     report.row(f"loop of one-box ct_box_reboot, {len(slugs)} EXTRAPOLATED", summary(extrapolated), "",
                ratio_text(median([e / r.seconds for e, r in zip(extrapolated, runs["batched"], strict=True)]), 1), "measured run + per-box cost x the rest")
-    verdict = median(task) <= ideal * 1.5 + 2
+    overshoot = (median(task) - ideal) / batches
     report.target(
-        f"batched reboot task ~ reboot delay x batches = {sizes.reboot_delay:g} s x {batches} = {ideal:g} s",
-        f"{median(task):.2f} s ({median(task) / ideal:.2f}x)", judged(bench, verdict),
+        f"batched reboot task ~ reboot delay x batches = {sizes.reboot_delay:g} s x {batches} = {ideal:g} s (judged: <= 1.25x)",
+        f"{median(task):.2f} s ({median(task) / ideal:.2f}x; {overshoot:+.2f} s per batch)", judged(bench, median(task) <= ideal * 1.25),
     )
     report.target(f"every box rebooted exactly once ({len(slugs)} PATCHes)", str(reboots), all(value == len(slugs) for value in reboots))
-    report.notes.append("'~' is judged as at most 1.5x the ideal plus 2 s (polling interval and ansible's own task start).")
+    report.notes.append(
+        f"the batched task's time over the ideal, per batch: {overshoot:.2f} s (sending {sizes.batch_size} reboots, polling until the last box"
+        " of the batch is seen back; the module's pauses between polls double from 0.2 s up to 5 s, module_utils/resource.py wait_until)."
+    )
     report.raw = {
+        "overshoot_per_batch_seconds": round(overshoot, 3),
         "boxes": len(slugs), "batch_size": sizes.batch_size, "reboot_delay": sizes.reboot_delay, "loop_items": items,
         "seconds": {name: [round(run.seconds, 3) for run in values] for name, values in runs.items()}, "task_seconds": task,
         "per_box_seconds": per_box, "extrapolated_seconds": extrapolated,
@@ -654,11 +658,11 @@ def scenario_inventory(bench: Bench, report: Report) -> None:
             f"HTTP+read {split['read']:.2f} s ({split['read'] / split['wall']:.0%}), build {split['build']:.2f} s "
             f"({split['build'] / split['wall']:.0%}), ansible-inventory itself {split['rest']:.2f} s",
         )
-    report.target("inventory cold <= 1.5x the floor", ratio_text(cold_ratio), judged(bench, cold_ratio <= 1.5))
-    report.target("inventory cache hit <= 1.1x the floor", ratio_text(hit_ratio), judged(bench, hit_ratio <= 1.1))
+    report.target("inventory cold <= 1.5x the floor", ratio_text(cold_ratio, 3), judged(bench, cold_ratio <= 1.5))
+    report.target("inventory cache hit <= 1.1x the floor", ratio_text(hit_ratio, 3), judged(bench, hit_ratio <= 1.1))
     hit_requests = [c.requests for c in counts["hit"]]
     report.target("inventory cache hit: 0 HTTP requests", str(hit_requests), all(value == 0 for value in hit_requests))
-    report.target("inventory peak memory <= 1.2x the floor", ratio_text(rss_ratio), judged(bench, rss_ratio <= 1.2))
+    report.target("inventory peak memory <= 1.2x the floor", ratio_text(rss_ratio, 3), judged(bench, rss_ratio <= 1.2))
     report.target("plugin and floor print the same inventory", str(same), same)
     report.raw = {
         "hosts": hosts, "devices": sizes.devices, "same_output": same, "split": split,
@@ -836,6 +840,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full-loops", action="store_true",
                         help="also run the looped location variants over all 1,000 locations once (about 20 minutes) besides the extrapolation")
     parser.add_argument("--loop-items", type=int, help="locations the looped variants run per repetition (default 50)")
+    parser.add_argument("--reboot-delay", type=float, help="seconds an emulated box takes to reboot (default 2, the emulator's default)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for docs/performance.md)")
     parser.add_argument("--collections-path", help="ANSIBLE_COLLECTIONS_PATH holding ctcloud.cloud (default: $ANSIBLE_COLLECTIONS_PATH, else this checkout)")
@@ -860,6 +865,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, repeat=args.repeat)
     if args.loop_items:
         sizes = replace(sizes, loop_items=args.loop_items)
+    if args.reboot_delay:
+        sizes = replace(sizes, reboot_delay=args.reboot_delay)
     work = Path(tempfile.mkdtemp(prefix="ctcloud-bench-"))
     if not args.collections_path:
         args.collections_path = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ.get("ANSIBLE_COLLECTIONS_PATHS")
