@@ -32,6 +32,7 @@ UPDATE = "update"
 DELETE = "delete"
 NOTHING = "none"
 _PREDICTED: Any = object()  # "no result given: show the prediction"
+KNOWN_AFTER_CREATE = "(known after create)"
 
 
 def _same_value(value: Any) -> Any:
@@ -89,12 +90,21 @@ class Shape:
     def key_of(self, obj: Mapping[str, Any]) -> Any:
         return obj.get(self.by_option[self.key].api)
 
-    def view(self, obj: Mapping[str, Any] | None) -> dict[str, Any]:
-        """An API object in the user's words: identity fields, then every managed option."""
+    def view(self, obj: Mapping[str, Any] | None, predicted_create: bool = False) -> dict[str, Any]:
+        """An API object in the user's words: identity fields, then every managed option.
+
+        For a create that has not happened yet, what only the server will decide (its id, and
+        fields the user did not give that the contract names no default for) is shown as
+        ``KNOWN_AFTER_CREATE`` rather than claimed to be null.
+        """
         if obj is None:
             return {}
-        shown = {api: obj.get(api) for api in self.identity}
-        shown.update((f.option, f.from_api(obj.get(f.api))) for f in self.fields)
+        if not predicted_create:
+            shown = {api: obj.get(api) for api in self.identity}
+            shown.update((f.option, f.from_api(obj.get(f.api))) for f in self.fields)
+            return shown
+        shown = {api: KNOWN_AFTER_CREATE if obj.get(api) is None else obj[api] for api in self.identity}
+        shown.update((f.option, f.from_api(obj[f.api]) if f.api in obj else KNOWN_AFTER_CREATE) for f in self.fields)
         return shown
 
     def same(self, api: str, current: Any, wanted: Any) -> bool:
@@ -148,7 +158,7 @@ class Plan:
         label = f"{self.shape.name} {self.shape.key_of(self.current or after or {})!r}"
         return {
             "before": self.shape.view(self.current),
-            "after": self.shape.view(after),
+            "after": self.shape.view(after, predicted_create=result is _PREDICTED and self.action == CREATE),
             "before_header": label if self.current else "(absent)",
             "after_header": label if self.action != DELETE else "(absent)",
         }
@@ -236,7 +246,7 @@ class SetPlan:
             if item.current is not None:
                 before[label] = self.shape.view(item.current)
             if outcome is not None:
-                after[label] = self.shape.view(outcome)
+                after[label] = self.shape.view(outcome, predicted_create=results is None and item.action == CREATE)
         return {"before": before, "after": after}
 
     def _unique_labels(self) -> list[str]:

@@ -172,7 +172,7 @@ def run(module):
     location = runner.apply(item, options)
     result = {"changed": item.changed, "location": location, "changes": item.changes}
     if module.diff_mode:
-        result["diff"] = item.diff(location)
+        result["diff"] = item.diff() if module.check_mode else item.diff(location)
     return result
 
 

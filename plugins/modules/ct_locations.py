@@ -212,7 +212,7 @@ def run(module):
     for outcome in OUTCOMES:
         result[outcome] = outcomes.get(outcome, [])
     if module.diff_mode:
-        result["diff"] = set_plan.diff(results)
+        result["diff"] = set_plan.diff(None if module.check_mode else results)
     return result
 
 

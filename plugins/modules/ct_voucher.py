@@ -323,7 +323,7 @@ def run(module):
         ready = voucher is not None and voucher.get("unique_id") and voucher.get("completed")
         result["codes"] = resource.codes(voucher) if ready else []
     if module.diff_mode:
-        result["diff"] = item.diff(voucher)
+        result["diff"] = item.diff() if module.check_mode else item.diff(voucher)
     return result
 
 

@@ -127,3 +127,14 @@ def test_a_location_created_archived_is_predicted_archived():
     item = plan(LOCATION, None, {"name": "Cafe Central", "address": "1 Main Street", "town": "Bath", "postcode": "BA1 1AA", "state": "archived"},
                 {"id": None, "slug": None, "state": "active", "archived": False})
     assert item.predicted["state"] == "archived" and item.predicted["archived"] is True
+
+
+def test_a_planned_create_shows_what_only_the_server_decides_as_unknown_not_null():
+    options = {"name": "New Place", "address": "2 Side Road", "town": "Bath", "postcode": "BA2 2BB", "state": "present"}
+    item = plan(LOCATION, None, options, {"id": None, "slug": None, "state": "active", "archived": False})
+    after = item.diff()["after"]
+    assert after["id"] == after["slug"] == after["daily_limit"] == engine.KNOWN_AFTER_CREATE
+    assert after["name"] == "New Place" and after["state"] == "present"
+    assert item.predicted["id"] is None  # the returned object keeps the API's shape
+    created = dict(item.predicted, id="9", slug="new-place", daily_limit=False)
+    assert item.diff(created)["after"]["daily_limit"] is False
