@@ -117,7 +117,7 @@ class MalformedApi:
         self.lock = threading.Lock()
 
     def __call__(self, request: Request) -> Any:
-        host, _, rest = request.path.lstrip("/").partition("/")
+        host, _slash, rest = request.path.lstrip("/").partition("/")
         case = self.cases[host]
         if rest.startswith("cthings-auth/token"):
             return Reply(200, TOKEN)

@@ -52,7 +52,7 @@ class Hostile:
         self.echoing.set()
 
     def __call__(self, request: Request) -> Any:
-        mode, _, rest = request.target.lstrip("/").partition("/")
+        mode, _slash, rest = request.target.lstrip("/").partition("/")
         self.seen |= {value.split(" ", 1)[-1] for name, value in request.headers.items() if name == "authorization"}
         self.seen |= {value for key, value in request.form().items() if key in ("client_secret", "refresh_token")}
         if not self.echoing.is_set():
@@ -155,7 +155,7 @@ def test_no_secret_in_any_output_at_vvvv_failures_included(start_emulator, raw_s
     runs["failures"] = ansible.playbook(failing, {"have": present_modules()}, verbosity=4, umask=0)
 
     failed = {result.task for result in runs["failures"].results if result.failed}
-    assert failed == {name for name, _, _ in failures}, runs["failures"].describe()
+    assert failed == {failure[0] for failure in failures}, runs["failures"].describe()
     for result in runs["failures"].results:
         assert result.python_traceback() is None, result.result
 
@@ -196,4 +196,3 @@ def _json(payload: bytes) -> Any:
         return json.loads(payload.decode("utf-8"))
     except ValueError:
         return None
-

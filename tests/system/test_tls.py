@@ -52,7 +52,7 @@ def test_a_self_signed_certificate_is_refused_by_default_with_a_clear_message(ht
     emulator, proxy, _cert = https_emulator
     run = ansible.playbook(PLAYBOOKS / "tls.yml", tls_vars(emulator, proxy, token_store), env=CA_BUNDLE_ENV)
     for task, url in (("CT locations", f"https://127.0.0.1:{proxy.port}/ct-id/oauth/token"),
-                      ("cThings devices", f"https://127.0.0.1:{proxy.port}/cthings-auth/token")):
+                      ("Devices of cThings", f"https://127.0.0.1:{proxy.port}/cthings-auth/token")):
         result = run.one(task)
         assert result.failed, result.result
         assert result.msg.startswith(f"POST {url} failed (no HTTP response): "), result.msg
@@ -68,7 +68,7 @@ def test_validate_certs_false_works_end_to_end(https_emulator, ansible, token_st
     emulator, proxy, _cert = https_emulator
     run = ansible.playbook(PLAYBOOKS / "tls.yml", tls_vars(emulator, proxy, token_store, validate_certs=False), env=CA_BUNDLE_ENV).check()
     assert [result.status for result in run.results] == ["ok", "ok"], run.describe()
-    assert run.result("CT locations")["locations"] and run.result("cThings devices")["devices"]
+    assert run.result("CT locations")["locations"] and run.result("Devices of cThings")["devices"]
     assert proxy.exchanges and emulator.stats()["hosts"]["ct_api"] >= 1
 
 

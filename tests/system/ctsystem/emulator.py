@@ -193,7 +193,6 @@ class Emulator:
             raise EmulatorError(f"authorize answered {error.code} without a code: {location!r}") from None
         raise EmulatorError("authorize did not redirect")
 
-
     def fresh_refresh_token(self) -> str:
         """A refresh token of a new chain (the browser step plus the code exchange), for a second, independent token store."""
         form = {"grant_type": "authorization_code", "code": self.authorization_code(), "redirect_uri": self.ct["redirect_uri"],

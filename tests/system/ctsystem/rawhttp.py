@@ -201,12 +201,12 @@ def read_request(sock: socket.socket) -> Request | None:
         data += chunk
         if len(data) > MAX_HEAD:
             raise ValueError("request head too large")
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _separator, body = data.partition(b"\r\n\r\n")
     lines = head.decode("iso-8859-1").split("\r\n")
     method, target, _version = lines[0].split(" ", 2)
     headers = {}
     for line in lines[1:]:
-        name, _, value = line.partition(":")
+        name, _colon, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0") or 0)
     while len(body) < length:

@@ -9,6 +9,8 @@ with SIGKILL: no handler, no cleanup, no flush, exactly like the OOM killer or a
 cancelled CI job.
 """
 
+from __future__ import annotations
+
 import os
 import signal
 
