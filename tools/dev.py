@@ -259,8 +259,10 @@ def run(
             out.close()
 
 
-def run_tee(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> tuple[int, str]:
-    """Like :func:`run`, output shown as it comes, and also returned (to look for tell-tale lines)."""
+def run_tee(
+    cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600, on_line: Callable[[str], None] | None = None
+) -> tuple[int, str]:
+    """Like :func:`run`, output shown as it comes, and also returned (to look for tell-tale lines); ``on_line`` sees each line."""
     say(_style(f"$ {shlex.join(str(part) for part in cmd)}", "2") + f"   (in {rel(cwd)})")
     lines: list[str] = []
     proc = start(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -270,6 +272,8 @@ def run_tee(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None,
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace")
             lines.append(line)
+            if on_line is not None:
+                on_line(line)
             sys.stdout.write(line)
             sys.stdout.flush()
 
@@ -783,18 +787,46 @@ def _integration(ctx: Context, venv: Venv) -> str:
         write_integration_config(config, emulator, token_store)
         env = venv.env()
         env["CTCLOUD_TOKEN_STORE"] = str(token_store)  # never the developer's own store
+        timer = TargetTimer()
         try:
             cmd = [*ctx.ansible_test(venv), "integration", "--venv", "--python", venv.version, *ctx.color_args()]
-            code, output = run_tee(cmd, cwd=COPY, env=env, timeout=2400)
+            code, output = run_tee(cmd, cwd=COPY, env=env, timeout=2400, on_line=timer.line)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 config.unlink()
+        timer.report()
         if code:
             say(f"-- last lines of the emulator log:\n{tail(emulator.log, 20)}")
             raise HarnessError(f"ansible-test integration on Python {venv.version} exited with {code}")
         if ALL_SKIPPED in output:
             raise StageSkipped("ansible-test skipped every integration target (see their aliases)")
     return f"{len(targets)} target(s)"
+
+
+class TargetTimer:
+    """Seconds per integration target, from ansible-test's "Running X integration test role" lines."""
+
+    PATTERN = re.compile(r"^Running (\S+) integration test (?:role|script|playbook)")
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[str, float]] = []
+        self.end = 0.0
+
+    def line(self, text: str) -> None:
+        """Called for every line of ansible-test's output."""
+        now = time.monotonic()
+        match = self.PATTERN.match(text)
+        if match:
+            self.starts.append((match.group(1), now))
+        self.end = now
+
+    def report(self) -> None:
+        """Print the targets, slowest first: where the stage's time goes."""
+        if not self.starts:
+            return
+        ends = [start for _, start in self.starts[1:]] + [self.end]
+        durations = sorted(((end - start, name) for (name, start), end in zip(self.starts, ends, strict=True)), reverse=True)
+        note("seconds per target: " + ", ".join(f"{name} {seconds:.0f}" for seconds, name in durations))
 
 
 def stage_integration(ctx: Context) -> str:
