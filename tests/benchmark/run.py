@@ -846,6 +846,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--collections-path", help="ANSIBLE_COLLECTIONS_PATH holding ctcloud.cloud (default: $ANSIBLE_COLLECTIONS_PATH, else this checkout)")
     parser.add_argument("--ansible-bin", default=default_ansible_bin(), help="directory of ansible-playbook/ansible-inventory (default: %(default)s)")
     parser.add_argument("--keep-work", action="store_true", help="keep the working directory (logs, playbooks, inventories)")
+    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON", help="only print the table of earlier raw results (with --markdown for the docs)")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in (args.only or ",".join(SCENARIOS)).split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SCENARIOS]
@@ -857,8 +858,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def render(path: Path, markdown: bool) -> int:
+    """The table of a results file written by an earlier run."""
+    results = json.loads(path.read_text())
+    reports = []
+    for key, saved in results["scenarios"].items():
+        report = Report(key, saved["title"])
+        report.status, report.rows, report.targets, report.notes = saved["status"], saved["rows"], saved["targets"], saved["notes"]
+        reports.append(report)
+    print(table(reports, markdown=markdown))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render(args.render, args.markdown)
     install_signal_handlers()
     sizes = SMOKE if args.smoke else Sizes()
     if args.repeat:
