@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import module_base, resource
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import KNOWN_AFTER_CREATE
 from ansible_collections.ctcloud.cloud.plugins.modules import ct_voucher, ct_voucher_info
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_ct_api import FakeCtApi, batch
 
@@ -79,7 +80,9 @@ def test_check_mode_plans_the_create_with_the_full_diff_and_writes_nothing(capsy
     # The real run does what the plan said.
     done = run(capsys, **NEW, _ansible_diff=True)
     assert done["changes"] == planned["changes"]
-    assert {k: v for k, v in done["diff"]["after"].items() if k != "unique_id"} == {k: v for k, v in planned["diff"]["after"].items() if k != "unique_id"}
+    known = {k: v for k, v in planned["diff"]["after"].items() if v != KNOWN_AFTER_CREATE}
+    assert planned["diff"]["after"]["unique_id"] == KNOWN_AFTER_CREATE  # only the server picks it
+    assert {k: done["diff"]["after"][k] for k in known} == known
     assert api.writes == [("POST", "locations/1001/vouchers")]
 
 
