@@ -18,6 +18,7 @@ exclusive ``flock`` on a side file, re-read, decide, and replace the file with
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -113,7 +114,13 @@ class TokenStore:
     def _write(self, entries: dict[str, Any]) -> None:
         directory = os.path.dirname(self.path)
         payload = json.dumps({"version": FORMAT_VERSION, "entries": entries}, indent=1, sort_keys=True)
-        fd, tmp_path = tempfile.mkstemp(prefix=".tokens-", suffix=".tmp", dir=directory)
+        prefix = f".{os.path.basename(self.path)}-"
+        # Only a writer holding the lock creates these, and we hold it: any left over is from a
+        # writer that died mid-write (its rename never happened, so the store is intact).
+        for leftover in glob.glob(os.path.join(glob.escape(directory), glob.escape(prefix) + "*.tmp")):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        fd, tmp_path = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         try:
             os.fchmod(fd, FILE_MODE)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

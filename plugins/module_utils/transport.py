@@ -46,6 +46,8 @@ TRANSIENT_STATUSES = frozenset((429, 502, 503, 504))
 RETRY_ATTEMPTS = 8
 # A refused or unreachable host is rarely a blip: give up after ~2 s instead of the whole budget.
 CONNECT_RETRIES = 3
+# A server that stalls past `timeout` costs a whole timeout per attempt: two more tries, not eight.
+READ_RETRIES = 2
 BACKOFF_FACTOR = 0.25
 BACKOFF_MAX = 10.0
 BACKOFF_JITTER = 0.25
@@ -89,6 +91,7 @@ def build_retry(replay_safe: bool):
     common = {
         "total": RETRY_ATTEMPTS,
         "connect": CONNECT_RETRIES,
+        "read": READ_RETRIES,
         "backoff_factor": BACKOFF_FACTOR,
         "backoff_max": BACKOFF_MAX,
         "backoff_jitter": BACKOFF_JITTER,

@@ -97,3 +97,20 @@ def test_default_path_follows_env_then_xdg_then_home():
     assert default_path({"CTCLOUD_TOKEN_STORE": "/x/t.json", "XDG_CACHE_HOME": "/c"}) == "/x/t.json"
     assert default_path({"XDG_CACHE_HOME": "/c"}) == "/c/ctcloud/tokens.json"
     assert default_path({}).endswith(os.path.join(".cache", "ctcloud", "tokens.json"))
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write(store_path):
+    store = TokenStore(store_path)
+    with store.transaction() as txn:
+        txn.put("k", {"v": 1})
+    directory = os.path.dirname(store_path)
+    leftover = os.path.join(directory, ".tokens.json-deadbeef.tmp")
+    other_store_temp = os.path.join(directory, ".other.json-cafe.tmp")
+    for path in (leftover, other_store_temp):
+        with open(path, "w") as handle:
+            handle.write('{"half": ')
+    with store.transaction() as txn:
+        txn.put("k", {"v": 2})
+    assert not os.path.exists(leftover)
+    assert os.path.exists(other_store_temp)  # another store's business
+    assert store.read("k") == {"v": 2}

@@ -175,3 +175,11 @@ def test_a_certificate_that_failed_verification_is_not_retried(replay_safe):
         transport.build_retry(replay_safe).increment("GET", "/x", error=refused)
     # Other TLS trouble (a handshake cut short) may be transient: still retried like before.
     assert transport.build_retry(True).increment("GET", "/x", error=urllib3_exceptions.SSLError("EOF occurred in violation of protocol")).total == 7
+
+
+def test_a_stalled_get_is_tried_three_times_not_nine(fake):
+    fake.state.script("GET", PATH, Scripted(200, {"ok": True}, stall=1.0))
+    with pytest.raises(ApiError, match="no reply within the timeout"):
+        Transport(timeout=0.2).request("GET", url(fake))
+    time.sleep(1.1)
+    assert fake.state.count("GET", PATH) == 3
