@@ -264,8 +264,10 @@ def _innermost_reason(exc: BaseException) -> str:
         if isinstance(nested, BaseException):
             current = nested
             continue
-        if current.args and isinstance(current.args[0], BaseException):
-            current = current.args[0]
+        # ProtocolError('Connection aborted.', ConnectionResetError(...)) keeps its cause second.
+        cause = next((arg for arg in current.args if isinstance(arg, BaseException)), None)
+        if cause is not None:
+            current = cause
             continue
         break
     text = str(current) or current.__class__.__name__

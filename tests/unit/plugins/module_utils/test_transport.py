@@ -183,3 +183,12 @@ def test_a_stalled_get_is_tried_three_times_not_nine(fake):
         Transport(timeout=0.2).request("GET", url(fake))
     time.sleep(1.1)
     assert fake.state.count("GET", PATH) == 3
+
+
+def test_a_connection_reset_is_described_by_its_cause_not_by_its_wrappers():
+    from urllib3.exceptions import ProtocolError
+
+    from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import _innermost_reason
+
+    reset = ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+    assert _innermost_reason(reset) == "[Errno 104] Connection reset by peer"
