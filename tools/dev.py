@@ -824,7 +824,7 @@ class TargetTimer:
         """Print the targets, slowest first: where the stage's time goes."""
         if not self.starts:
             return
-        ends = [start for _, start in self.starts[1:]] + [self.end]
+        ends = [start for _name, start in self.starts[1:]] + [self.end]
         durations = sorted(((end - start, name) for (name, start), end in zip(self.starts, ends, strict=True)), reverse=True)
         note("seconds per target: " + ", ".join(f"{name} {seconds:.0f}" for seconds, name in durations))
 
