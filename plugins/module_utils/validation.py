@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from typing import Any
@@ -62,7 +63,7 @@ def coordinate(value: Any, field: str, limit: float) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         raise InputError(f"{field} must be a number, got {value!r}", field) from None
-    if number != number or not -limit <= number <= limit:  # NaN fails the first test
+    if math.isnan(number) or not -limit <= number <= limit:
         raise InputError(f"{field} must be between -{limit} and {limit}, got {value!r}", field)
     return number
 

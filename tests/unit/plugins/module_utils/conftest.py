@@ -85,7 +85,7 @@ def start_workers(count, config, go_file=None):
     payload = json.dumps(dict(config, go_file=go_file))
     return [
         subprocess.Popen([sys.executable, "-c", WORKER, payload], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(count)
+        for _worker in range(count)
     ]
 
 

@@ -36,7 +36,7 @@ def client(fake, store_path, **overrides):
 
 def worker_config(fake, store_path, **overrides):
     config = {"cloud": "ct", "ct_api_url": fake.urls["ct_api_url"], "ct_auth_url": fake.urls["ct_auth_url"], "client_id": CT_CLIENT[0],
-                  "client_secret": CT_CLIENT[1], "refresh_token": INITIAL_REFRESH, "store": store_path}
+              "client_secret": CT_CLIENT[1], "refresh_token": INITIAL_REFRESH, "store": store_path}
     config.update(overrides)
     return config
 
@@ -63,7 +63,7 @@ def test_first_request_refreshes_once_and_persists_the_rotated_token(fake, store
 def test_the_same_initial_refresh_token_keeps_working_after_rotation(fake, store_path):
     """The CI-secret case: every run passes the original token; the store continues its chain."""
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
-    for _ in range(3):
+    for _run in range(3):
         ct = client(fake, store_path)
         ct.request("GET", "ping.json")
         fake.state.revoke_all_access()  # the access token "expires without notice" between runs
@@ -96,7 +96,7 @@ def test_twenty_processes_refreshing_at_once_all_succeed_with_one_refresh(strict
     """Strict rotation makes any second refresh with the same token fail: the lock must prevent it."""
     strict_fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
     results = run_workers(20, worker_config(strict_fake, store_path), tmp_dir=str(tmp_path))
-    assert [code for code, _, _ in results] == [0] * 20, results
+    assert [result[0] for result in results] == [0] * 20, results
     assert strict_fake.state.token_requests["refresh_token"] == 1
     assert strict_fake.state.token_errors == []
     assert stat.S_IMODE(os.stat(store_path).st_mode) == 0o600
@@ -108,7 +108,7 @@ def test_twenty_processes_with_a_revoked_access_token_renew_it_once(strict_fake,
     client(strict_fake, store_path).request("GET", "ping.json")
     strict_fake.state.revoke_all_access()
     results = run_workers(20, worker_config(strict_fake, store_path), tmp_dir=str(tmp_path))
-    assert [code for code, _, _ in results] == [0] * 20, results
+    assert [result[0] for result in results] == [0] * 20, results
     assert strict_fake.state.token_requests["refresh_token"] == 2
     assert strict_fake.state.token_errors == []
     assert stored(store_path)["refresh_token"] in strict_fake.state.valid_refresh_tokens()
@@ -118,7 +118,7 @@ def test_killed_between_token_received_and_stored_the_next_run_still_authenticat
     """Doorkeeper revokes the old refresh token only when the NEW access token is first used.
     The client stores before it uses, so a process killed in between never used it."""
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
-    [(code, _, _)] = run_workers(1, worker_config(fake, store_path, kill_before_store=True), race=False)
+    [(code, _out, _err)] = run_workers(1, worker_config(fake, store_path, kill_before_store=True), race=False)
     assert code == -9  # SIGKILL inside the store write
     assert fake.state.token_requests["refresh_token"] == 1
     assert not os.path.exists(store_path)
@@ -130,7 +130,7 @@ def test_with_strict_rotation_the_kill_window_loses_the_chain_and_says_how_to_re
     """Documents why the store-before-use order matters: under strict rotation (not Doorkeeper's
     default) the window between receipt and fsync cannot be closed by any client."""
     strict_fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
-    [(code, _, _)] = run_workers(1, worker_config(strict_fake, store_path, kill_before_store=True), race=False)
+    [(code, _out, _err)] = run_workers(1, worker_config(strict_fake, store_path, kill_before_store=True), race=False)
     assert code == -9
     with pytest.raises(AuthError, match=r"invalid_grant.*ct_auth"):
         client(strict_fake, store_path).request("GET", "ping.json")

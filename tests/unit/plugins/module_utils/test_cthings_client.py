@@ -21,7 +21,7 @@ DEVICE_PATH = "/cthings-api/v3/device/" + DEVICE_ID
 
 def client(fake, store_path, **overrides):
     options = {"api_url": fake.urls["cthings_api_url"], "auth_url": fake.urls["cthings_auth_url"], "client_id": CTHINGS_CLIENT[0],
-                   "client_secret": CTHINGS_CLIENT[1], "token_store": store_path, "timeout": 5}
+               "client_secret": CTHINGS_CLIENT[1], "token_store": store_path, "timeout": 5}
     options.update(overrides)
     return CthingsClient.build(**options)
 
@@ -29,17 +29,17 @@ def client(fake, store_path, **overrides):
 def test_two_processes_share_one_token_request(fake, store_path, tmp_path):
     fake.state.script("GET", DEVICE_PATH, Scripted(200, envelope({"id": DEVICE_ID, "name": "Meter"})))
     config = {"cloud": "cthings", "cthings_api_url": fake.urls["cthings_api_url"], "cthings_auth_url": fake.urls["cthings_auth_url"],
-                  "client_id": CTHINGS_CLIENT[0], "client_secret": CTHINGS_CLIENT[1], "store": store_path}
+              "client_id": CTHINGS_CLIENT[0], "client_secret": CTHINGS_CLIENT[1], "store": store_path}
     first = run_workers(1, config, race=False)
     second = run_workers(1, config, race=False)
-    assert [code for code, _, _ in first + second] == [0, 0], first + second
+    assert [result[0] for result in first + second] == [0, 0], first + second
     assert json.loads(second[0][1])["result"]["name"] == "Meter"
     assert fake.state.token_requests["client_credentials"] == 1
 
 
 def test_fifty_calls_cost_one_token_request(fake, store_path):
     fake.state.script("GET", DEVICE_PATH, Scripted(200, envelope({"id": DEVICE_ID, "name": "Meter"})))
-    for _ in range(50):
+    for _call in range(50):
         client(fake, store_path).get_device(DEVICE_ID)
     assert fake.state.token_requests["client_credentials"] == 1
 

@@ -29,7 +29,7 @@ class FakeLocations(LocationResource):
 
     def _fail(self, method):
         if self.failures and self.failures[0][0] == method:
-            _, error, persisted = self.failures.pop(0)
+            error, persisted = self.failures.pop(0)[1:]
             return error, persisted
         return None, False
 
@@ -57,7 +57,7 @@ class FakeLocations(LocationResource):
 
     def update(self, current, payload):
         self.calls.append(("PATCH", current["location_name"]))
-        error, _ = self._fail("PATCH")
+        error = self._fail("PATCH")[0]
         if error:
             raise error
         for obj in self.objects:

@@ -78,12 +78,12 @@ def test_concurrent_transactions_in_threads_lose_no_update(store_path):
     store = TokenStore(store_path)
 
     def bump():
-        for _ in range(20):
+        for _bump in range(20):
             with store.transaction() as txn:
                 entry = txn.get("counter") or {"n": 0}
                 txn.put("counter", {"n": entry["n"] + 1})
 
-    threads = [threading.Thread(target=bump) for _ in range(5)]
+    threads = [threading.Thread(target=bump) for _thread in range(5)]
     for thread in threads:
         thread.start()
     for thread in threads:
