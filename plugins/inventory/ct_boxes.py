@@ -114,7 +114,7 @@ EXAMPLES = r"""
 # inventory/boxes.ct_boxes.yml: credentials from CT_CLIENT_ID, CT_CLIENT_SECRET and CT_REFRESH_TOKEN
 plugin: ctcloud.cloud.ct_boxes
 
-# ---
+---
 # One location's boxes that are up, named by serial number, reached at their public address.
 plugin: ctcloud.cloud.ct_boxes
 location: brighton-seafront-cafe-iajpng9akeztfqknmlfusw

@@ -112,7 +112,7 @@ EXAMPLES = r"""
 # inventory/devices.cthings.yml: credentials from CTHINGS_CLIENT_ID and CTHINGS_CLIENT_SECRET
 plugin: ctcloud.cloud.cthings
 
-# ---
+---
 # Only one entity's active energy meters, credentials from a vault variable passed as extra vars,
 # hosts named by node serial, a small set of host variables, and a cache of an hour.
 plugin: ctcloud.cloud.cthings
@@ -128,7 +128,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/ansible-inventory
 cache_timeout: 3600
 
-# ---
+---
 # Constructed features on top of the default groups.
 plugin: ctcloud.cloud.cthings
 keyed_groups:
