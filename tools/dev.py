@@ -953,18 +953,33 @@ def stage_importer(ctx: Context) -> str:
 
 
 def stage_builder(ctx: Context) -> str:
-    """ansible-builder create: the execution environment's build context."""
-    definition = COPY / "meta" / "execution-environment.yml"
-    if not definition.is_file():
-        raise StageSkipped("meta/execution-environment.yml does not exist")
+    """Execution environments: introspection of the built collection, and ansible-builder create.
+
+    ansible-builder reads a collection's meta/execution-environment.yml with paths relative to
+    the collection root (that is how an EE picks up requests and jsonschema), so the EE
+    definition to create from is the user-facing one in docs/execution-environment/.
+    """
+    definition = COPY / "docs" / "execution-environment" / "execution-environment.yml"
+    if not (COPY / "meta" / "execution-environment.yml").is_file() or not definition.is_file():
+        raise StageSkipped("meta/execution-environment.yml or docs/execution-environment/execution-environment.yml does not exist")
+    tarball = build_tarball(ctx)
     with temp_dir("builder") as work:
-        cmd = [ctx.venv.bin("ansible-builder"), "create", "-f", "meta/execution-environment.yml", "--context", work / "context"]
-        code = run(cmd, cwd=COPY, env=ctx.venv.env(), timeout=300)
+        collections = work / "collections"
+        cmd = [ctx.venv.bin("ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p", collections, tarball]
+        if run(cmd, cwd=work, env=ctx.venv.env(), timeout=300):
+            raise HarnessError("ansible-galaxy collection install of the tarball failed")
+        code, out = capture([ctx.venv.bin("ansible-builder"), "introspect", collections], timeout=120)
+        print(out)
+        missing = [library for library in ("requests", "jsonschema") if library not in out]
+        if code or missing:
+            raise HarnessError(f"ansible-builder introspect exited with {code}; missing {missing}")
+        cmd = [ctx.venv.bin("ansible-builder"), "create", "-f", definition, "--context", work / "context"]
+        code = run(cmd, cwd=definition.parent, env=ctx.venv.env(), timeout=300)
         if code:
             raise HarnessError(f"ansible-builder create exited with {code}")
-        if not any((work / "context").glob("*file")):
-            raise HarnessError("ansible-builder made no Containerfile/Dockerfile")
-    return ""
+        if not any((work / "context").glob("*file")) or not (work / "context" / "_build" / "requirements.yml").is_file():
+            raise HarnessError("ansible-builder made no Containerfile with the collection requirements")
+    return "introspection lists requests, jsonschema; create made a context"
 
 
 def stage_py312(ctx: Context) -> str:
