@@ -868,13 +868,27 @@ def stage_lint(ctx: Context) -> str:
     return f"{len(playbooks)} playbook(s)"
 
 
+RENDERED_DOCS = BUILD / "docs" / "plugins"
+
+
 def stage_docs(ctx: Context) -> str:
-    """antsibull-docs lint-collection-docs --plugin-docs on the collection copy."""
+    """antsibull-docs: lint the docs, then render every module and plugin page from the plugins' own docs.
+
+    The rendered reference is built here, never committed, so it cannot drift from the code.
+    """
     cmd = [ctx.venv.bin("antsibull-docs"), "lint-collection-docs", "--plugin-docs", "."]
     code = run(cmd, cwd=COPY, env=ctx.venv.env(COLLECTIONS_ROOT), timeout=600)
     if code:
         raise HarnessError(f"antsibull-docs exited with {code}")
-    return ""
+    shutil.rmtree(RENDERED_DOCS, ignore_errors=True)
+    RENDERED_DOCS.mkdir(mode=0o700, parents=True)  # antsibull-docs insists on an owner-only directory
+    cmd = [ctx.venv.bin("antsibull-docs"), "collection", "--use-current", "--squash-hierarchy", "--output-format", "simplified-rst",
+           "--fail-on-error", "--dest-dir", RENDERED_DOCS, f"{NAMESPACE}.{NAME}"]
+    code = run(cmd, cwd=COPY, env=ctx.venv.env(COLLECTIONS_ROOT), timeout=600)
+    pages = sorted(RENDERED_DOCS.glob("*_module.rst")) + sorted(RENDERED_DOCS.glob("*_inventory.rst"))
+    if code or not pages:
+        raise HarnessError(f"antsibull-docs collection exited with {code} and rendered {len(pages)} pages")
+    return f"{len(pages)} plugin pages rendered into {RENDERED_DOCS.relative_to(REPO)}"
 
 
 def stage_changelog(ctx: Context) -> str:
