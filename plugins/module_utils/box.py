@@ -44,6 +44,7 @@ BUSY_REASONS = {
     "processing": "busy applying its configuration (state processing)",
 }
 BOOT_TOLERANCE = 2  # seconds: last_heartbeat and uptime_seconds are whole seconds taken at slightly different moments
+REBOOT_POLL_GROWTH = 1.25
 MAX_WORKERS = 10  # requests in flight at once (the transport's connection pool holds 10)
 SLUG_READS_MAX = 10  # more slugs than this are found in one read of the whole list instead of one GET each
 REBOOT = "reboot"
@@ -423,7 +424,9 @@ class BoxResource:
             return pending()
 
         try:
-            wait_until(read, lambda waiting: not waiting, timeout, "the reboot", self.clock, self.sleep)
+            # A batch holds a site's access points down: notice their return within ~25 % of the
+            # reboot time rather than up to double it (boxes take a minute or two; polls stay few).
+            wait_until(read, lambda waiting: not waiting, timeout, "the reboot", self.clock, self.sleep, growth=REBOOT_POLL_GROWTH)
         except WaitTimeoutError:
             late = [rebooted[slug] for slug in pending()]
             for result in late:

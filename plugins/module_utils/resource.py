@@ -49,9 +49,12 @@ def wait_until(
     what: str,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    growth: float = 2.0,
 ) -> T:
     """``read()`` until ``done(result)``, for at most ``timeout`` seconds, with growing pauses.
 
+    Each pause is ``growth`` times the last (up to WAIT_MAX_PAUSE), so something that finishes after
+    ``t`` seconds is noticed by about ``growth * t``: 2 keeps reads few, a smaller factor notices sooner.
     Returns the first result that is done; raises :class:`WaitTimeoutError` (the last result in its
     details as ``last``) when the time is up. ``read`` is called at least once, even with timeout 0.
     """
@@ -65,7 +68,7 @@ def wait_until(
         if remaining <= 0:
             raise WaitTimeoutError(f"{what} did not finish within {timeout:g} seconds", {"last": result})
         sleep(min(pause, remaining))
-        pause = min(pause * 2, WAIT_MAX_PAUSE)
+        pause = min(pause * growth, WAIT_MAX_PAUSE)
 
 
 class Resource:
