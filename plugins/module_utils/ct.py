@@ -28,6 +28,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
     TokenProvider,
     describe_oauth_error,
     oauth_error_code,
+    send_with_token,
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, DEFAULT_WORKERS, collect_ct_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
@@ -38,7 +39,6 @@ DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
 DEFAULT_AUTH_URL = "https://id.ctapp.io"
 DEFAULT_TOKEN_LIFETIME = 7200  # the seed's expires_in
 LINEAGE_LENGTH = 50
-TOKEN_RENEWALS = 5  # per request: renewed tokens that may be rejected again before the request fails
 
 
 def digest(token: str) -> str:
@@ -241,29 +241,13 @@ class CtClient:
         schema: dict[str, Any] | None = None,
         replay_safe: bool | None = None,
     ) -> Any:
-        """Send a request to ``api_url/segments...``; renew the token on 401 (a few times at most). Returns the JSON body."""
+        """Send a request to ``api_url/segments...`` (renewing the token on 401, see send_with_token). Returns the JSON body."""
         url = self.url(*segments) if isinstance(segments, (list, tuple)) else self.url(segments)
-        token = self.auth.token()
         try:
-            renewals = 0
-            while True:
-                try:
-                    reply = self._send(method, url, params, body, token, replay_safe)
-                    break
-                except ApiError as exc:
-                    if exc.status != 401:
-                        raise
-                    if renewals == TOKEN_RENEWALS:
-                        raise AuthError(f"CT rejected a freshly issued access token: {exc.message}", exc.method, exc.url, 401) from None
-                # Expired "without notice", or revoked: a 401 means nothing was processed, so resending is safe.
-                # The renewed token can die as suddenly (with forks, another process's request may be the one
-                # that finds every token expired), so renew again, but not forever: a server rejecting every token fails.
-                token = self.auth.token_after_rejection(token)
-                renewals += 1
-            data = reply.data
+            reply = send_with_token(self.auth, lambda token: self._send(method, url, params, body, token, replay_safe), "CT")
             if schema is not None:
-                check(schema, data, method.upper(), url, reply.status)
-            return data
+                check(schema, reply.data, method.upper(), url, reply.status)
+            return reply.data
         except ApiError as exc:
             raise exc.redacted(self.secrets()) from None
 

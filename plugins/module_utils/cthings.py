@@ -18,7 +18,13 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import TokenProvider, basic_credentials, describe_oauth_error, oauth_error_code
+from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
+    TokenProvider,
+    basic_credentials,
+    describe_oauth_error,
+    oauth_error_code,
+    send_with_token,
+)
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CTHINGS_LIMIT_MAX, DEFAULT_WORKERS, collect_link_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     CTHINGS_DEVICE,
@@ -131,21 +137,9 @@ class CthingsClient:
         return f"{self.api_url}/{version}/{template.format(**quoted)}"
 
     def get_envelope(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET one URL (a built endpoint URL or a ``links.next``); renew the token once on 401."""
-        token = self.auth.token()
+        """GET one URL (a built endpoint URL or a ``links.next``), renewing the token on 401 (see send_with_token)."""
         try:
-            try:
-                reply = self._get(url, params, token)
-            except ApiError as exc:
-                if exc.status != 401:
-                    raise
-                token = self.auth.token_after_rejection(token)
-                try:
-                    reply = self._get(url, params, token)
-                except ApiError as again:
-                    if again.status != 401:
-                        raise
-                    raise AuthError(f"cThings rejected a freshly issued access token: {again.message}", again.method, again.url, 401) from None
+            reply = send_with_token(self.auth, lambda token: self._get(url, params, token), "cThings")
             return check(CTHINGS_ENVELOPE, reply.data, "GET", url, reply.status)
         except ApiError as exc:
             raise exc.redacted(self.secrets()) from None

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
 
+T = TypeVar("T")
+
 # Renew this long before the announced expiry: clocks drift and requests take time.
 EXPIRY_MARGIN = 60
+# Per request: renewed tokens that may be rejected again before the request fails. With forks,
+# another process's request may be the one that finds every token expired, so a token renewed
+# here can die as suddenly; but a server that rejects every token must fail, not loop.
+TOKEN_RENEWALS = 5
 
 
 def describe_oauth_error(status: int, data: Any, text: str) -> str:
@@ -40,6 +46,26 @@ def describe_oauth_error(status: int, data: Any, text: str) -> str:
 def basic_credentials(client_id: str, client_secret: str) -> str:
     """The value after ``Basic `` in an Authorization header: a secret too, in another spelling."""
     return base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+
+
+def send_with_token(provider: Any, send: Callable[[str], T], cloud: str) -> T:
+    """``send(token)`` with the provider's token; on 401 renew it and send again, a bounded number of times.
+
+    A 401 means the request was not processed (expired "without notice", or revoked), so resending
+    is safe even for a request that creates something.
+    """
+    token = provider.token()
+    renewals = 0
+    while True:
+        try:
+            return send(token)
+        except ApiError as exc:
+            if exc.status != 401:
+                raise
+            if renewals == TOKEN_RENEWALS:
+                raise AuthError(f"{cloud} rejected a freshly issued access token: {exc.message}", exc.method, exc.url, 401) from None
+        token = provider.token_after_rejection(token)
+        renewals += 1
 
 
 def oauth_error_code(error: ApiError) -> str | None:

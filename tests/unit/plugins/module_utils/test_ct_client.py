@@ -12,6 +12,7 @@ import stat
 import pytest
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import ct as ct_module
+from ansible_collections.ctcloud.cloud.plugins.module_utils import oauth
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient, digest
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION_LIST
@@ -278,8 +279,8 @@ def test_a_server_rejecting_every_renewed_token_fails_after_a_bounded_number_of_
     calls = revoking_again_after_renewal(fake, ct, times=1000)
     with pytest.raises(AuthError, match="CT rejected a freshly issued access token"):
         ct.request("GET", "ping.json")
-    assert calls["count"] == ct_module.TOKEN_RENEWALS
-    assert fake.state.count("GET", PING) == 1 + 1 + ct_module.TOKEN_RENEWALS
+    assert calls["count"] == oauth.TOKEN_RENEWALS
+    assert fake.state.count("GET", PING) == 1 + 1 + oauth.TOKEN_RENEWALS
 
 
 def test_a_stored_access_token_echoed_by_the_api_is_redacted_in_a_process_that_did_not_obtain_it(fake, store_path):

@@ -130,3 +130,24 @@ def test_the_basic_credentials_and_a_stored_token_are_redacted(fake, store_path)
     shown = str(caught.value) + json.dumps(caught.value.to_failure())
     assert access_token not in shown and basic not in shown, shown
     assert basic in cthings.secrets()
+
+
+def test_a_renewed_token_rejected_again_is_renewed_again_like_ct(fake, store_path):
+    """The 401 rule is one mechanism for both clouds (oauth.send_with_token), bounded the same way."""
+    fake.state.script("GET", DEVICE_PATH, Scripted(200, envelope({"id": DEVICE_ID})))
+    cthings = client(fake, store_path)
+    cthings.get_device(DEVICE_ID)
+    fake.state.cthings_tokens.clear()
+    renew = cthings.auth.token_after_rejection
+    renewals = {"count": 0}
+
+    def renew_then_expire(rejected):
+        renewals["count"] += 1
+        token = renew(rejected)
+        if renewals["count"] <= 2:  # another fork's request finds it expired before ours uses it
+            fake.state.cthings_tokens.clear()
+        return token
+
+    cthings.auth.token_after_rejection = renew_then_expire
+    assert cthings.get_device(DEVICE_ID)["id"] == DEVICE_ID
+    assert renewals["count"] == 3
