@@ -177,15 +177,7 @@ class InventoryModule(CloudInventory):
         states = self.get_option("states")
         settings.update(
             {
-                "api_url": self.templated_option("api_url") or DEFAULT_API_URL,
-                "auth_url": self.templated_option("auth_url") or DEFAULT_AUTH_URL,
-                "client_id": self.templated_option("client_id"),
-                "client_secret": self.templated_option("client_secret"),
-                "refresh_token": self.templated_option("refresh_token"),
-                "access_token": self.templated_option("access_token"),
-                "token_store": self.templated_option("token_store"),
-                "validate_certs": self.get_option("validate_certs"),
-                "timeout": self.get_option("timeout"),
+                "connection": self.connection_settings(DEFAULT_API_URL, DEFAULT_AUTH_URL, ("refresh_token", "access_token")),
                 "location": validation.id_or_slug(location, "location") if location is not None else None,
                 "states": frozenset(validation.text(state, "states", 1) for state in states) if states else None,
             }
@@ -193,20 +185,10 @@ class InventoryModule(CloudInventory):
         return settings
 
     def query(self, settings):
-        return {key: settings[key] for key in ("api_url", "client_id", "location")}
+        return {"api_url": settings["connection"]["api_url"], "client_id": settings["connection"]["client_id"], "location": settings["location"]}
 
     def fetch(self, settings):
-        client = CtClient.build(
-            api_url=settings["api_url"],
-            auth_url=settings["auth_url"],
-            client_id=settings["client_id"],
-            client_secret=settings["client_secret"],
-            refresh_token=settings["refresh_token"],
-            access_token=settings["access_token"],
-            token_store=settings["token_store"],
-            validate_certs=settings["validate_certs"],
-            timeout=settings["timeout"],
-        )
+        client = CtClient.build(**settings["connection"])
         params = {"location_id": settings["location"]} if settings["location"] else None
         try:
             return client.list_all(["boxes"], "boxes", CT_BOX_LIST, params=params)

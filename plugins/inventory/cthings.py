@@ -189,13 +189,7 @@ class InventoryModule(CloudInventory):
         type_key = self.get_option("type")
         settings.update(
             {
-                "api_url": self.templated_option("api_url") or DEFAULT_API_URL,
-                "auth_url": self.templated_option("auth_url") or DEFAULT_AUTH_URL,
-                "client_id": self.templated_option("client_id"),
-                "client_secret": self.templated_option("client_secret"),
-                "token_store": self.templated_option("token_store"),
-                "validate_certs": self.get_option("validate_certs"),
-                "timeout": self.get_option("timeout"),
+                "connection": self.connection_settings(DEFAULT_API_URL, DEFAULT_AUTH_URL),
                 "entity": validation.uuid_value(entity, "entity") if entity is not None else None,
                 "type": validation.text(type_key, "type", 1) if type_key is not None else None,
                 "active": self.get_option("active"),
@@ -205,18 +199,11 @@ class InventoryModule(CloudInventory):
         return settings
 
     def query(self, settings):
-        return {key: settings[key] for key in ("api_url", "client_id", "entity", "type", "active")}
+        connection = settings["connection"]
+        return {"api_url": connection["api_url"], "client_id": connection["client_id"], **{key: settings[key] for key in ("entity", "type", "active")}}
 
     def fetch(self, settings):
-        client = CthingsClient.build(
-            api_url=settings["api_url"],
-            auth_url=settings["auth_url"],
-            client_id=settings["client_id"],
-            client_secret=settings["client_secret"],
-            token_store=settings["token_store"],
-            validate_certs=settings["validate_certs"],
-            timeout=settings["timeout"],
-        )
+        client = CthingsClient.build(**settings["connection"])
         try:
             return client.list_devices(entity=settings["entity"], type_key=settings["type"], active=settings["active"])
         finally:

@@ -60,6 +60,21 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
             "hostvars": self.get_option("hostvars"),
         }
 
+    def connection_settings(self, api_url: str, auth_url: str, credentials: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The connection options shared with the modules, as the cloud's ``Client.build()`` takes them.
+
+        URLs and credentials may be templates (a vaulted extra var); ``credentials`` names the
+        cloud's options beyond client_id and client_secret (CT's refresh and access tokens).
+        """
+        settings = {
+            "api_url": self.templated_option("api_url") or api_url,
+            "auth_url": self.templated_option("auth_url") or auth_url,
+            "validate_certs": self.get_option("validate_certs"),
+            "timeout": self.get_option("timeout"),
+        }
+        settings.update((name, self.templated_option(name)) for name in ("client_id", "client_secret", "token_store", *credentials))
+        return settings
+
     def query(self, settings: dict[str, Any]) -> dict[str, Any]:
         """What decides which records the API returns (no secrets): part of the cache key."""
         raise NotImplementedError
