@@ -5,36 +5,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.modules import ct_auth
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CT_CLIENT, FakeServer
+from ansible_collections.ctcloud.cloud.tests.unit.plugins.modules.module_runner import run_main
 
 REDIRECT = "https://example.com/ct/callback?team=a%2Fb&x=1"
-
-
-@contextlib.contextmanager
-def module_args(args: dict[str, Any]):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-    else:
-        with patch_module_args(args):
-            yield
 
 
 @pytest.fixture(autouse=True)
@@ -45,9 +28,7 @@ def clean_environment(monkeypatch, tmp_path):
 
 
 def run(capsys, **args: Any) -> dict[str, Any]:
-    with module_args(args), pytest.raises(SystemExit):
-        ct_auth.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main(ct_auth.main, capsys, args)
 
 
 def test_the_authorize_url_is_url_encoded(capsys):

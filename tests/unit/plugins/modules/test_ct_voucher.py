@@ -5,17 +5,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import module_base, resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import KNOWN_AFTER_CREATE
 from ansible_collections.ctcloud.cloud.plugins.modules import ct_voucher, ct_voucher_info
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_ct_api import FakeCtApi, batch
+from ansible_collections.ctcloud.cloud.tests.unit.plugins.modules.module_runner import run_main
 
 NEW = {
     "location": "Brighton Seafront Cafe",
@@ -29,22 +28,6 @@ NEW = {
     "splash_page_id": "external",
 }
 EXISTING = "e" * 32
-
-
-@contextlib.contextmanager
-def module_args(args: dict[str, Any]):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-    else:
-        with patch_module_args(args):
-            yield
 
 
 @pytest.fixture(autouse=True)
@@ -63,9 +46,7 @@ def run(capsys, module=ct_voucher, **args: Any) -> dict[str, Any]:
     args.setdefault("client_id", "ct-client")
     args.setdefault("client_secret", "ct-secret-value")
     args.setdefault("refresh_token", "ct-refresh-value")
-    with module_args(args), pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main(module.main, capsys, args)
 
 
 def test_check_mode_plans_the_create_with_the_full_diff_and_writes_nothing(capsys, api):

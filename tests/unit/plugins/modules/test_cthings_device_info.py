@@ -5,17 +5,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from datetime import datetime
 from typing import Any
 
 import pytest
-from ansible.module_utils import basic
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import module_base
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.ctcloud.cloud.plugins.modules import cthings_device_info as module
+from ansible_collections.ctcloud.cloud.tests.unit.plugins.modules.module_runner import run_main
 
 DEVICE_ID = "127160a3-724a-44b7-a274-af4e6111bf90"
 ENTITY_ID = "4fa6d90b-3976-4eea-a444-541087d5c3b4"
@@ -63,22 +61,6 @@ class FakeClient:
         pass
 
 
-@contextlib.contextmanager
-def module_args(args: dict[str, Any]):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        previous = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = previous
-    else:
-        with patch_module_args(args):
-            yield
-
-
 @pytest.fixture(autouse=True)
 def fake_client(monkeypatch):
     monkeypatch.setattr(module_base, "CthingsClient", FakeClient)
@@ -90,9 +72,7 @@ def fake_client(monkeypatch):
 def run_module(capsys, **args: Any) -> dict[str, Any]:
     args.setdefault("client_id", "2f1c6e0a-5a55-4c9b-9d0e-4f7f3c2b1a00")
     args.setdefault("client_secret", "secret-secret")
-    with module_args(args), pytest.raises(SystemExit):
-        module.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main(module.main, capsys, args)
 
 
 def test_one_device_by_id(capsys):
