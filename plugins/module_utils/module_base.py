@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.errors import NoLogError, UnsupportedError
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL as CT_API_URL
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
@@ -53,6 +54,31 @@ def cthings_argument_spec() -> dict[str, Any]:
 CONNECTION_OPTIONS = frozenset(ct_argument_spec())
 
 
+class _AnsibleModule(AnsibleModule):
+    """AnsibleModule, failing on bad arguments with a message that names the option.
+
+    ansible-core collects the no_log values of suboptions before it checks types, so a string in
+    a list of dicts (``locations: [Shop]``) is first reported as a bare "dictionary requested,
+    could not parse JSON or key=value" (a NoLogError); the error it records next names the option.
+    """
+
+    _validated = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._validated = True
+
+    def fail_json(self, msg: str, **kwargs: Any) -> None:  # type: ignore[override]
+        errors = getattr(self, "validation_result", None) and self.validation_result.errors
+        if not self._validated and errors and isinstance(errors[0], NoLogError):
+            named = [error for error in errors if not isinstance(error, NoLogError)]
+            if named:
+                msg = named[0].msg
+                if isinstance(named[0], UnsupportedError):
+                    msg = f"Unsupported parameters for ({self._name}) module: {msg}"
+        super().fail_json(msg=msg, **kwargs)
+
+
 class CtCloudModule:
     """An AnsibleModule plus the collection's clients and error reporting.
 
@@ -63,7 +89,7 @@ class CtCloudModule:
         spec = ct_argument_spec() if cloud == "ct" else cthings_argument_spec()
         spec.update(argument_spec)
         self.cloud = cloud
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.module = _AnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.diff_mode = self.module._diff
