@@ -32,7 +32,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import CONVERGE_ATTEMPTS, CONVERGE_PAUSE, WaitTimeoutError, wait_until
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import WaitTimeoutError, converge, wait_until
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX, CT_BOX_LIST
 
 BOX_STATES = ("online", "offline", "splash_only", "new", "processing", "rebooting", "upgrading")
@@ -329,19 +329,15 @@ class BoxResource:
 
     def reboot(self, box: Mapping[str, Any]) -> dict[str, Any]:
         """Send one reboot; after an unknown outcome, re-read and resend only if the box did not reboot."""
-        for attempt in range(1, CONVERGE_ATTEMPTS + 1):
-            try:
-                return self.client.request(
-                    "PATCH", ["boxes", box["slug"]], body={"box": {"action": "reboot"}}, schema=CT_BOX, replay_safe=False
-                )
-            except ApiError as exc:
-                if not exc.retryable or attempt == CONVERGE_ATTEMPTS:
-                    raise
-                current = self.get(box["slug"])
-                if rebooted_since(box, current):
-                    return current  # type: ignore[return-value]  # rebooted_since(None) is False
-                self.sleep(CONVERGE_PAUSE * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def send() -> dict[str, Any]:
+            return self.client.request("PATCH", ["boxes", box["slug"]], body={"box": {"action": "reboot"}}, schema=CT_BOX, replay_safe=False)
+
+        def rebooted() -> dict[str, Any] | None:
+            current = self.get(box["slug"])
+            return current if rebooted_since(box, current) else None
+
+        return converge(send, rebooted, self.sleep)
 
     def run(
         self,

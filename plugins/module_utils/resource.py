@@ -71,6 +71,26 @@ def wait_until(
         pause = min(pause * growth, WAIT_MAX_PAUSE)
 
 
+def converge(write: Callable[[], T], look: Callable[[], T | None], sleep: Callable[[float], None] = time.sleep) -> T:
+    """``write()``; after an attempt whose outcome is unknown, write again only if ``look()`` finds it did not happen.
+
+    For writes the transport never resends (a create, a reboot): after a retryable error (5xx,
+    timeout, reset) the write may have gone through, so ``look()`` reads what it would have done
+    and returns that, or None to write again. At most CONVERGE_ATTEMPTS writes, with doubling pauses.
+    """
+    for attempt in range(1, CONVERGE_ATTEMPTS + 1):
+        try:
+            return write()
+        except ApiError as exc:
+            if not exc.retryable or attempt == CONVERGE_ATTEMPTS:
+                raise
+            found = look()
+            if found is not None:
+                return found
+            sleep(CONVERGE_PAUSE * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class Resource:
     """How one kind of object is found, created, updated and deleted. Subclasses fill in the API."""
 
@@ -175,20 +195,12 @@ class Runner:
                 raise
 
     def _create(self, item: Plan) -> dict[str, Any]:
-        key_value = self.resource.shape.key_of(item.payload)
-        for attempt in range(1, CONVERGE_ATTEMPTS + 1):
+        def create() -> dict[str, Any]:
             self.writes += 1
-            try:
-                return self.resource.create(item.payload)
-            except ApiError as exc:
-                if not exc.retryable or attempt == CONVERGE_ATTEMPTS:
-                    raise
-                # Unknown outcome (5xx, timeout, reset): look before creating again.
-                existing = self.resource.find_by_key(key_value)
-                if existing is not None:
-                    return existing
-                time.sleep(CONVERGE_PAUSE * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+            return self.resource.create(item.payload)
+
+        # Unknown outcome: look for the object by its natural key before creating it again.
+        return converge(create, lambda: self.resource.find_by_key(self.resource.shape.key_of(item.payload)))
 
     # -- sets --------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from time import sleep as real_sleep
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import box as box_module
+from ansible_collections.ctcloud.cloud.plugins.module_utils import resource as resource_module
 from ansible_collections.ctcloud.cloud.plugins.module_utils.box import (
     REBOOT,
     SKIP,
@@ -162,7 +162,7 @@ def run_reboot(api, boxes, batch_size=None, wait=True, timeout=60, workers=1, fa
 
 @pytest.fixture(autouse=True)
 def no_converge_pause(monkeypatch):
-    monkeypatch.setattr(box_module, "CONVERGE_PAUSE", 0)
+    monkeypatch.setattr(resource_module, "CONVERGE_PAUSE", 0)
 
 
 # -- MAC spellings -----------------------------------------------------------
@@ -387,7 +387,7 @@ def test_converging_gives_up_after_the_bounded_attempts():
     api.patch_failures = [(ApiError("service unavailable", "PATCH", "/boxes", 503, retryable=True), False)] * 10
     with pytest.raises(RebootFailure) as caught:
         run_reboot(api, [make_box(1)], wait=False)
-    assert len(api.methods("PATCH")) == box_module.CONVERGE_ATTEMPTS
+    assert len(api.methods("PATCH")) == resource_module.CONVERGE_ATTEMPTS
     assert "ap-0001 (MAC AA:BB:CC:00:00:01, location bath-spa-abc)" in str(caught.value)
     assert caught.value.results[0]["rebooted"] is False
 
