@@ -24,7 +24,6 @@ reported them); the reboot guard and the converge check compare boot times.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -32,6 +31,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import WaitTimeoutError, converge, wait_until
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX, CT_BOX_LIST
 
@@ -313,7 +313,7 @@ class BoxResource:
                 else:
                     chosen.setdefault(found[0]["slug"], found[0])
         else:
-            for slug, box in zip(selection.slugs, self._map(self.get, selection.slugs)):
+            for slug, box in zip(selection.slugs, concurrently(self.get, selection.slugs, self.workers)):
                 if box is None:
                     missing.append(f"slug {slug!r}")
                 else:
@@ -353,7 +353,7 @@ class BoxResource:
             sent_at = self.clock()
             replies: dict[str, dict[str, Any]] = {}
             failures = []
-            for result, (reply, error) in zip(batch, self._map(self._reboot_outcome, [boxes[r["slug"]] for r in batch])):
+            for result, (reply, error) in zip(batch, concurrently(self._reboot_outcome, [boxes[r["slug"]] for r in batch], self.workers)):
                 if error is None:
                     replies[result["slug"]] = reply
                     result.update(rebooted=True, state_after=reply.get("state"))
@@ -410,7 +410,7 @@ class BoxResource:
                 first_read = False
                 return waiting  # every reply said "down" a moment ago: reading now would only repeat it
             first_read = False
-            for slug, box in zip(waiting, self._map(self.get, waiting)):
+            for slug, box in zip(waiting, concurrently(self.get, waiting, self.workers)):
                 result = rebooted[slug]
                 result["state_after"] = box.get("state") if box else None
                 if not is_up(box):
@@ -429,13 +429,6 @@ class BoxResource:
                 result["back_online"] = False
             return late
         return []
-
-    def _map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        if self.workers <= 1 or len(items) <= 1:
-            return [function(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            return list(pool.map(function, items))
-
 
 def _offline_refusal(error: CtCloudError) -> bool:
     return isinstance(error, ApiError) and error.status == 422 and any(

@@ -19,7 +19,7 @@ Every loop is bounded.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
@@ -30,12 +30,12 @@ MAX_PAGES = 100000
 DEFAULT_WORKERS = 4
 
 
-def _fetch_all(fetch: Callable[[Any], Any], keys: list[Any], workers: int) -> list[Any]:
-    """Results of ``fetch`` for each key, in the keys' order."""
-    if workers <= 1 or len(keys) <= 1:
-        return [fetch(key) for key in keys]
-    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-        return list(pool.map(fetch, keys))
+def concurrently(function: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
+    """``function(item)`` for each item, at most ``workers`` at a time, results in the items' order."""
+    if workers <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 def collect_ct_pages(
@@ -53,7 +53,7 @@ def collect_ct_pages(
     last_reply = first
     last_page = 1
     if isinstance(total_pages, int) and 2 <= total_pages <= MAX_PAGES:
-        pages = _fetch_all(fetch_page, list(range(2, total_pages + 1)), workers)
+        pages = concurrently(fetch_page, list(range(2, total_pages + 1)), workers)
         for reply in pages:
             items.extend(reply[key])
         last_reply, last_page = pages[-1], total_pages
@@ -108,7 +108,7 @@ def collect_link_pages(
     last_reply = first
     planned = planned_link_pages(links)
     if planned:
-        pages = _fetch_all(fetch_url, planned, workers)
+        pages = concurrently(fetch_url, planned, workers)
         for reply in pages:
             items.extend(items_of(reply))
         last_reply = pages[-1]

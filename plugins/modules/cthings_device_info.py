@@ -205,12 +205,12 @@ readings_window:
   sample: {"from": "2024-03-01T00:00:00", "to": "2024-03-08T00:00:00"}
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
+from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
 
 READINGS_FORMAT = "%Y-%m-%dT%H:%M:%S"
 READINGS_MAX_WINDOW = timedelta(days=31)
@@ -277,10 +277,8 @@ def add_readings(client, devices, window):
     def read(device):
         return client.device_readings(device["id"], start, end)
 
-    workers = max(1, min(getattr(client, "workers", 1), len(devices)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for device, readings in zip(devices, pool.map(read, devices)):
-            device["readings"] = readings
+    for device, readings in zip(devices, concurrently(read, devices, client.workers)):
+        device["readings"] = readings
 
 
 def run(module):
