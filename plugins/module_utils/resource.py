@@ -150,7 +150,6 @@ class Runner:
     def __init__(self, resource: Resource, check_mode: bool = False) -> None:
         self.resource = resource
         self.check_mode = check_mode
-        self.writes = 0
 
     def plan_one(self, options: Mapping[str, Any], absent: bool = False) -> Plan:
         current = self.resource.find(options)
@@ -175,19 +174,16 @@ class Runner:
             self._delete(item.current)
             return None
         if item.action == UPDATE:
-            self.writes += 1
             return self.resource.update(item.current, item.payload)
         created = self._create(item)
         # What the create did not set (fields only an update accepts, or what a converged
         # object lacks) is sent once more as an update; normally that is just the follow-up.
         rest = plan(self.resource.shape, created, options or {}, self.resource.new_defaults)
         if rest.action == UPDATE:
-            self.writes += 1
             created = self.resource.update(created, rest.payload)
         return created
 
     def _delete(self, current: dict[str, Any]) -> None:
-        self.writes += 1
         try:
             self.resource.delete(current)
         except ApiError as exc:
@@ -195,12 +191,8 @@ class Runner:
                 raise
 
     def _create(self, item: Plan) -> dict[str, Any]:
-        def create() -> dict[str, Any]:
-            self.writes += 1
-            return self.resource.create(item.payload)
-
         # Unknown outcome: look for the object by its natural key before creating it again.
-        return converge(create, lambda: self.resource.find_by_key(self.resource.shape.key_of(item.payload)))
+        return converge(lambda: self.resource.create(item.payload), lambda: self.resource.find_by_key(self.resource.shape.key_of(item.payload)))
 
     # -- sets --------------------------------------------------------------
 
