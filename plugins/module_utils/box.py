@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import WaitTimeoutError, converge, wait_until
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX, CT_BOX_LIST
@@ -274,7 +274,7 @@ class BoxResource:
         """The slug the box list's ``location_id`` filter takes, for a location id, slug or name."""
         location = find_location(self.client, ref)
         if location is None:
-            raise CtCloudError(f"location {ref!r} does not exist (looked up as an id or slug, then as a name)", {"field": "location"})
+            raise missing_location(ref)
         return location.get("slug") or str(location["id"])
 
     def select(self, selection: Selection) -> list[dict[str, Any]]:

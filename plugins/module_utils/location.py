@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, Shape, index_by_key, only_match
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
 
@@ -167,3 +167,8 @@ def find_location(client: Any, ref: str) -> dict[str, Any] | None:
         if found is not None:
             return found
     return locations.find_by_key(ref)
+
+
+def missing_location(ref: str) -> CtCloudError:
+    """The error for a location reference that :func:`find_location` found nothing for."""
+    return CtCloudError(f"location {ref!r} does not exist (looked up as an id or slug, then as a name)", {"field": "location"})

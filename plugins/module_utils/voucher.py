@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import location, validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape, index_by_key, only_match
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
 
@@ -165,10 +165,6 @@ def check_combination(options: Mapping[str, Any], current: Mapping[str, Any] | N
         raise InputError(f"session_timeout ({session} minutes) must not exceed validity_minutes ({validity} minutes)", "session_timeout")
 
 
-# The lookup by id, slug or name lives with the locations (boxes use it too); this name stays for the voucher modules.
-find_location = location.find_location
-
-
 class VoucherResource(Resource):
     """The voucher batches of one location (its numeric id)."""
 
@@ -250,7 +246,3 @@ class VoucherResource(Resource):
             return self.client.request(method, segments, body={"voucher": payload}, schema=CT_VOUCHER)
         except ApiError as exc:
             raise self.explain(exc) from None
-
-
-def missing_location(ref: str) -> CtCloudError:
-    return CtCloudError(f"location {ref!r} does not exist (looked up as an id or slug, then as a name)", {"field": "location"})

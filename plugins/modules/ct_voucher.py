@@ -273,6 +273,7 @@ codes:
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, WaitTimeoutError, wait_until
 from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import integer
@@ -280,8 +281,6 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
     ENTRY_OPTIONS,
     VoucherResource,
     check_combination,
-    find_location,
-    missing_location,
     validate,
 )
 

@@ -106,8 +106,9 @@ vouchers:
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import SHAPE, VoucherResource, find_location, missing_location, unique_id
+from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import SHAPE, VoucherResource, unique_id
 
 
 def run(module):

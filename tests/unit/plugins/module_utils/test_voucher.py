@@ -10,13 +10,13 @@ import pytest
 from ansible_collections.ctcloud.cloud.plugins.module_utils import resource as resource_module
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import CREATE, NOTHING, UPDATE, AmbiguousKeyError, ImmutableFieldError, plan
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
 from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
     ENTRY_OPTIONS,
     SHAPE,
     VoucherResource,
     check_combination,
-    find_location,
     validate,
 )
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_ct_api import FakeCtApi, batch
