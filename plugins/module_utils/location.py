@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, Shape, index_by_key, only_match
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, Shape
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
 
@@ -110,45 +110,18 @@ class LocationResource(Resource):
     shape = SHAPE
     new_defaults = {"id": None, "slug": None, "state": "active", "archived": False}
     required_on_create = ("name", "address", "town", "postcode")
+    body_key = "location"
+    schema = CT_LOCATION
+    list_key = "locations"
+    list_schema = CT_LOCATION_LIST
 
-    def find(self, options: Mapping[str, Any]) -> dict[str, Any] | None:
-        if options.get("id") is not None:
-            try:
-                return self.client.request("GET", ["locations", options["id"]], schema=CT_LOCATION)
-            except ApiError as exc:
-                if exc.status == 404:
-                    return None
-                raise
-        return self.find_by_key(options["name"])
-
-    def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
-        # `q` narrows the list server-side (a substring match); the exact match is ours.
-        candidates = self.client.list_all("locations", "locations", CT_LOCATION_LIST, params={"q": key_value})
-        index = index_by_key(self.shape, candidates)
-        return only_match(self.shape, index.get(self.shape.by_option["name"].compare(key_value), []), key_value)
-
-    def list_all(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.client.list_all("locations", "locations", CT_LOCATION_LIST, params=params)
-
-    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self._write("POST", ["locations"], payload)
-
-    def update(self, current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-        return self._write("PATCH", ["locations", current["id"]], payload)
-
-    def delete(self, current: dict[str, Any]) -> None:
-        self.client.request("DELETE", ["locations", current["id"]])
+    def path(self, *rest: Any) -> list[Any]:
+        return ["locations", *rest]
 
     def outcome(self, item: Plan) -> str:
         if item.action == UPDATE and item.payload.get("state") == "archived":
             return "archived"
         return super().outcome(item)  # a restore is an update
-
-    def _write(self, method: str, segments: list[Any], payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self.client.request(method, segments, body={"location": payload}, schema=CT_LOCATION)
-        except ApiError as exc:
-            raise self.explain(exc) from None
 
 
 def find_location(client: Any, ref: str) -> dict[str, Any] | None:
@@ -163,7 +136,7 @@ def find_location(client: Any, ref: str) -> dict[str, Any] | None:
     except InputError:
         reference = None  # spaces, capitals...: only a name can look like that
     if reference is not None:
-        found = locations.find({"id": reference})
+        found = locations.get(reference)
         if found is not None:
             return found
     return locations.find_by_key(ref)

@@ -25,6 +25,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
     Plan,
     SetPlan,
     Shape,
+    index_by_key,
+    only_match,
     plan,
     plan_set,
 )
@@ -92,37 +94,84 @@ def converge(write: Callable[[], T], look: Callable[[], T | None], sleep: Callab
 
 
 class Resource:
-    """How one kind of object is found, created, updated and deleted. Subclasses fill in the API."""
+    """How one kind of CT object is found, created, updated and deleted.
+
+    A subclass names its API: ``path()``, the reply shapes, the body's wrapper key and the id field.
+    """
 
     shape: Shape
     new_defaults: dict[str, Any] = {}
     required_on_create: Sequence[str] = ()  # options the API needs to create one
+    id_field = "id"
+    body_key = ""  # a write's body is {body_key: fields}
+    schema: dict[str, Any] = {}  # the reply shape of one object
+    list_key = ""  # the list reply's item key
+    list_schema: dict[str, Any] = {}
 
     def __init__(self, client: Any) -> None:
         self.client = client
+
+    def path(self, *rest: Any) -> list[Any]:
+        """The API path segments of the collection, or of one object with ``rest``."""
+        raise NotImplementedError
 
     # -- reading -----------------------------------------------------------
 
     def find(self, options: Mapping[str, Any]) -> dict[str, Any] | None:
         """The object the options name (by id or natural key), or None."""
-        raise NotImplementedError
+        if options.get("id") is not None:
+            return self.get(options["id"])
+        return self.find_by_key(options[self.shape.key])
+
+    def get(self, object_id: Any) -> dict[str, Any] | None:
+        """The object with this id, or None if the API answers 404."""
+        try:
+            return self.client.request("GET", self.path(object_id), schema=self.schema)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
-        raise NotImplementedError
+        # `q` (a case-insensitive substring) narrows the list server-side, so that an object whose stored
+        # name has stray spaces is still found; the exact match, as the key field compares, is ours.
+        candidates = self.list_all(params={"q": key_value})
+        matches = index_by_key(self.shape, candidates).get(self.shape.by_option[self.shape.key].compare(key_value), [])
+        return only_match(self.shape, matches, key_value, self.id_field)
 
-    def list_all(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    def list_all(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.client.list_all(self.path(), self.list_key, self.list_schema, params=params)
+
+    def query(self, object_id: Any = None, key_value: Any = None, q: str | None = None) -> list[dict[str, Any]]:
+        """What an info module lists: the object with ``object_id``, else those ``q`` finds; only exact ``key_value`` matches if given."""
+        if object_id is not None:
+            found = self.get(object_id)
+            candidates = [found] if found else []
+        else:
+            # Searching by the key narrows the read; the exact match is applied below.
+            search = q or key_value
+            candidates = self.list_all(params={"q": search} if search else None)
+        if key_value is None:
+            return candidates
+        compare = self.shape.by_option[self.shape.key].compare
+        return [obj for obj in candidates if compare(self.shape.key_of(obj)) == compare(key_value)]
 
     # -- writing -----------------------------------------------------------
 
     def create(self, payload: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        return self._write("POST", self.path(), payload)
 
     def update(self, current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        return self._write("PATCH", self.path(current[self.id_field]), payload)
 
     def delete(self, current: dict[str, Any]) -> None:
-        raise NotImplementedError
+        self.client.request("DELETE", self.path(current[self.id_field]))
+
+    def _write(self, method: str, segments: list[Any], payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.client.request(method, segments, body={self.body_key: payload}, schema=self.schema)
+        except ApiError as exc:
+            raise self.explain(exc) from None
 
     # -- reporting ---------------------------------------------------------
 

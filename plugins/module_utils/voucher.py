@@ -18,8 +18,8 @@ import re
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape, index_by_key, only_match
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
 
@@ -170,6 +170,11 @@ class VoucherResource(Resource):
 
     shape = SHAPE
     required_on_create = ("batch_name", "description", "quantity", "access_type", "session_timeout", "code_length", "splash_page_id")
+    id_field = "unique_id"
+    body_key = "voucher"
+    schema = CT_VOUCHER
+    list_key = "vouchers"
+    list_schema = CT_VOUCHER_LIST
 
     def __init__(self, client: Any, location_id: str) -> None:
         super().__init__(client)
@@ -190,49 +195,13 @@ class VoucherResource(Resource):
             "upload_speed": 1024,
         }
 
-    def _path(self, *rest: Any) -> list[Any]:
+    def path(self, *rest: Any) -> list[Any]:
         return ["locations", self.location_id, "vouchers", *rest]
-
-    # -- reading -----------------------------------------------------------
-
-    def find(self, options: Mapping[str, Any]) -> dict[str, Any] | None:
-        if options.get("id") is not None:
-            return self.get(options["id"])
-        return self.find_by_key(options["batch_name"])
-
-    def get(self, voucher_id: str) -> dict[str, Any] | None:
-        try:
-            return self.client.request("GET", self._path(voucher_id), schema=CT_VOUCHER)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
-        # `q` (a case-insensitive substring) rather than the exact `batch_name` filter, so that a batch whose
-        # stored name has stray spaces is still found; the exact match (as the field compares) is ours.
-        candidates = self.list_all(params={"q": key_value})
-        index = index_by_key(self.shape, candidates)
-        return only_match(self.shape, index.get(self.shape.by_option[self.shape.key].compare(key_value), []), key_value, "unique_id")
-
-    def list_all(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.client.list_all(self._path(), "vouchers", CT_VOUCHER_LIST, params=params)
 
     def codes(self, voucher: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The batch's login codes, every page; an incomplete batch has none yet."""
-        codes = self.client.list_all(self._path(voucher["unique_id"], "codes"), "codes", CT_CODE_LIST)
+        codes = self.client.list_all(self.path(voucher["unique_id"], "codes"), "codes", CT_CODE_LIST)
         return [{name: code.get(name) for name in CODE_FIELDS} for code in codes]
-
-    # -- writing -----------------------------------------------------------
-
-    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self._write("POST", self._path(), payload)
-
-    def update(self, current: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-        return self._write("PATCH", self._path(current["unique_id"]), payload)
-
-    def delete(self, current: dict[str, Any]) -> None:
-        self.client.request("DELETE", self._path(current["unique_id"]))
 
     def missing_for_create(self, options: Mapping[str, Any]) -> list[str]:
         missing = super().missing_for_create(options)
@@ -240,9 +209,3 @@ class VoucherResource(Resource):
         if limit and options.get(limit) is None:
             missing.append(limit)
         return missing
-
-    def _write(self, method: str, segments: list[Any], payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self.client.request(method, segments, body={"voucher": payload}, schema=CT_VOUCHER)
-        except ApiError as exc:
-            raise self.explain(exc) from None

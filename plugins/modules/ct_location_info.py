@@ -65,7 +65,7 @@ locations:
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import SHAPE, LocationResource
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
 
@@ -73,16 +73,7 @@ def run(module):
     p = module.params
     location_id = validation.id_or_slug(p["id"], "id") if p["id"] is not None else None
     name = validation.text(p["name"], "name", 1) if p["name"] is not None else None
-    resource = LocationResource(module.client)
-    if location_id is not None:
-        found = resource.find({"id": location_id})
-        locations = [found] if found else []
-    else:
-        # Searching by the name narrows the read; the exact match is applied below.
-        locations = resource.list_all(params={"q": p["q"] or name} if (p["q"] or name) else None)
-    compare = SHAPE.by_option["name"].compare
-    if name is not None:
-        locations = [loc for loc in locations if compare(loc.get("location_name")) == compare(name)]
+    locations = LocationResource(module.client).query(location_id, name, p["q"])
     if p["archived"] is not None:
         locations = [loc for loc in locations if bool(loc.get("archived")) == p["archived"]]
     return {"changed": False, "locations": locations}

@@ -108,7 +108,7 @@ vouchers:
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import SHAPE, VoucherResource, unique_id
+from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import VoucherResource, unique_id
 
 
 def run(module):
@@ -120,16 +120,7 @@ def run(module):
     if location is None:
         raise missing_location(location_ref)
     resource = VoucherResource(module.client, location["id"])
-    if voucher_id is not None:
-        found = resource.get(voucher_id)
-        vouchers = [found] if found else []
-    else:
-        # Searching by the name narrows the read; the exact match is applied below.
-        search = p["q"] or batch_name
-        vouchers = resource.list_all(params={"q": search} if search else None)
-    compare = SHAPE.by_option["batch_name"].compare
-    if batch_name is not None:
-        vouchers = [batch for batch in vouchers if compare(batch.get("batch_name")) == compare(batch_name)]
+    vouchers = resource.query(voucher_id, batch_name, p["q"])
     if p["active"] is not None:
         vouchers = [batch for batch in vouchers if bool(batch.get("is_active")) == p["active"]]
     if p["return_codes"]:

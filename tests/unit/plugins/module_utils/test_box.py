@@ -128,6 +128,7 @@ class FakeBoxApi:
         return self._view(slug)
 
     def list_all(self, segments, key, schema, params=None):
+        segments = "/".join(str(s) for s in segments) if isinstance(segments, (list, tuple)) else segments  # as CtClient.url joins them
         params = dict(params or {})
         with self.lock:
             self.calls.append(("LIST", segments, tuple(sorted(params.items()))))
