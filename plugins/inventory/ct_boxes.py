@@ -131,8 +131,8 @@ cache_connection: ~/.cache/ansible-inventory
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BoxResource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL, DEFAULT_AUTH_URL, CtClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX_LIST
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.cloud_inventory import CloudInventory
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import GroupNamer
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostvars import HostvarTable
@@ -189,9 +189,8 @@ class InventoryModule(CloudInventory):
 
     def fetch(self, settings):
         client = CtClient.build(**settings["connection"])
-        params = {"location_id": settings["location"]} if settings["location"] else None
         try:
-            return client.list_all(["boxes"], "boxes", CT_BOX_LIST, params=params)
+            return BoxResource(client).list_boxes({"location_id": settings["location"]})
         finally:
             client.close()
 

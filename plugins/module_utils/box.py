@@ -268,7 +268,7 @@ class BoxResource:
 
     def list_boxes(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every box (all pages), with the API's filters: ``location_id`` (a location's slug), q, state, ..."""
-        return self.client.list_all("boxes", "boxes", CT_BOX_LIST, params={k: v for k, v in (params or {}).items() if v is not None})
+        return self.client.list_all(["boxes"], "boxes", CT_BOX_LIST, params={k: v for k, v in (params or {}).items() if v is not None})
 
     def location_slug(self, ref: str) -> str:
         """The slug the box list's ``location_id`` filter takes, for a location id, slug or name."""
