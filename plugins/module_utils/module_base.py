@@ -101,20 +101,19 @@ class CtCloudModule:
     def client(self) -> Any:
         """The cloud's client, built on first use from the connection options."""
         if self._client is None:
-            p = self.params
-            common = {
-                "api_url": p["api_url"],
-                "auth_url": p["auth_url"],
-                "client_id": p["client_id"],
-                "client_secret": p["client_secret"],
-                "token_store": p["token_store"],
-                "validate_certs": p["validate_certs"],
-                "timeout": p["timeout"],
-            }
-            if self.cloud == "ct":
-                self._client = CtClient.build(refresh_token=p["refresh_token"], access_token=p["access_token"], **common)
-            else:
-                self._client = CthingsClient.build(**common)
+            self.build_client()
+        return self._client
+
+    def build_client(self, **overrides: Any) -> Any:
+        """Build the cloud's client from the connection options, some replaced by ``overrides``.
+
+        It becomes :attr:`client`: :meth:`run` closes it and :meth:`fail` redacts its secrets.
+        """
+        names = ["api_url", "auth_url", "client_id", "client_secret", "token_store", "validate_certs", "timeout"]
+        if self.cloud == "ct":
+            names += ["refresh_token", "access_token"]
+        settings = dict({name: self.params[name] for name in names}, **overrides)
+        self._client = (CtClient if self.cloud == "ct" else CthingsClient).build(**settings)
         return self._client
 
     def run(self, action: Callable[[CtCloudModule], dict[str, Any]]) -> None:

@@ -105,7 +105,7 @@ expires_at:
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtAuth, CtClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtAuth
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore
@@ -164,19 +164,7 @@ def run(module):
     if module.check_mode:
         return result
     # ct_auth starts a new token chain, so the connection's refresh_token and access_token play no part.
-    client = CtClient.build(
-        api_url=p["api_url"],
-        auth_url=p["auth_url"],
-        client_id=p["client_id"],
-        client_secret=p["client_secret"],
-        token_store=p["token_store"],
-        validate_certs=p["validate_certs"],
-        timeout=p["timeout"],
-    )
-    try:
-        stored = client.auth.exchange_code(code, redirect_uri)
-    finally:
-        client.close()
+    stored = module.build_client(refresh_token=None, access_token=None).auth.exchange_code(code, redirect_uri)
     result["expires_at"] = int(stored["expires_at"])
     return result
 
