@@ -24,13 +24,13 @@ from urllib.parse import quote, urlencode
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
+    BearerClient,
     StaticTokenProvider,
     TokenProvider,
     describe_oauth_error,
     oauth_error_code,
-    send_with_token,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, DEFAULT_WORKERS, collect_ct_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, collect_ct_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
@@ -191,14 +191,10 @@ class CtAuth(TokenProvider):
         return entry["access_token"]
 
 
-class CtClient:
+class CtClient(BearerClient):
     """Requests against the CT API with a token from ``auth`` (a CtAuth or a static token)."""
 
-    def __init__(self, api_url: str, auth: Any, transport: Transport, workers: int = DEFAULT_WORKERS) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.auth = auth
-        self.transport = transport
-        self.workers = workers
+    cloud = "CT"
 
     @classmethod
     def build(
@@ -229,9 +225,6 @@ class CtClient:
     def url(self, *segments: Any) -> str:
         return "/".join([self.api_url] + [quote(str(segment), safe="") for segment in segments])
 
-    def secrets(self) -> list[str | None]:
-        return self.auth.secrets()
-
     def request(
         self,
         method: str,
@@ -241,19 +234,9 @@ class CtClient:
         schema: dict[str, Any] | None = None,
         replay_safe: bool | None = None,
     ) -> Any:
-        """Send a request to ``api_url/segments...`` (renewing the token on 401, see send_with_token). Returns the JSON body."""
+        """Send a request to ``api_url/segments...`` (see BearerClient.authorized). Returns the JSON body."""
         url = self.url(*segments) if isinstance(segments, (list, tuple)) else self.url(segments)
-        try:
-            reply = send_with_token(self.auth, lambda token: self._send(method, url, params, body, token, replay_safe), "CT")
-            if schema is not None:
-                check(schema, reply.data, method.upper(), url, reply.status)
-            return reply.data
-        except ApiError as exc:
-            raise exc.redacted(self.secrets()) from None
-
-    def _send(self, method, url, params, body, token, replay_safe):
-        headers = {"Authorization": f"Bearer {token}"}
-        return self.transport.request(method, url, params=params, json_body=body, headers=headers, replay_safe=replay_safe)
+        return self.authorized(method, url, schema, params=params, json_body=body, replay_safe=replay_safe)
 
     def list_all(self, segments: Any, key: str, schema: dict[str, Any], params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every item of a paginated list, pages after the first fetched concurrently."""
@@ -263,6 +246,3 @@ class CtClient:
             return self.request("GET", segments, params=dict(base, page=page, per=CT_PER_PAGE_MAX), schema=schema)
 
         return collect_ct_pages(fetch_page, key, self.workers)
-
-    def close(self) -> None:
-        self.transport.close()

@@ -19,11 +19,11 @@ from urllib.parse import quote
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
+    BearerClient,
     TokenProvider,
     basic_credentials,
     describe_oauth_error,
     oauth_error_code,
-    send_with_token,
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CTHINGS_LIMIT_MAX, DEFAULT_WORKERS, collect_link_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
@@ -102,12 +102,10 @@ class CthingsAuth(TokenProvider):
         return entry["access_token"]
 
 
-class CthingsClient:
-    def __init__(self, api_url: str, auth: CthingsAuth, transport: Transport, workers: int = DEFAULT_WORKERS) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.auth = auth
-        self.transport = transport
-        self.workers = workers
+class CthingsClient(BearerClient):
+    """Requests against the cThings API with a client-credentials token."""
+
+    cloud = "cThings"
 
     @classmethod
     def build(
@@ -128,24 +126,14 @@ class CthingsClient:
         auth = CthingsAuth(TokenStore(token_store), transport, auth_url or DEFAULT_AUTH_URL, client_id, client_secret)
         return cls(api_url or DEFAULT_API_URL, auth, transport, workers)
 
-    def secrets(self) -> list[str | None]:
-        return self.auth.secrets()
-
     def endpoint_url(self, endpoint: str, **path: str) -> str:
         version, template, _schema = ENDPOINTS[endpoint]
         quoted = {name: quote(value, safe="") for name, value in path.items()}
         return f"{self.api_url}/{version}/{template.format(**quoted)}"
 
     def get_envelope(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET one URL (a built endpoint URL or a ``links.next``), renewing the token on 401 (see send_with_token)."""
-        try:
-            reply = send_with_token(self.auth, lambda token: self._get(url, params, token), "cThings")
-            return check(CTHINGS_ENVELOPE, reply.data, "GET", url, reply.status)
-        except ApiError as exc:
-            raise exc.redacted(self.secrets()) from None
-
-    def _get(self, url, params, token):
-        return self.transport.request("GET", url, params=params, headers={"Authorization": f"Bearer {token}"})
+        """GET one URL (a built endpoint URL or a ``links.next``): the checked envelope (see BearerClient.authorized)."""
+        return self.authorized("GET", url, CTHINGS_ENVELOPE, params=params)
 
     def call(self, endpoint: str, params: Mapping[str, Any] | None = None, **path: str) -> Any:
         """The checked ``data`` of one endpoint's envelope."""
@@ -189,6 +177,3 @@ class CthingsClient:
 
     def device_readings(self, device_id: str, start: str, end: str) -> list[dict[str, Any]]:
         return self.collect("device_readings", {"from": start, "to": end}, device_id=uuid_value(device_id, "id"))
-
-    def close(self) -> None:
-        self.transport.close()

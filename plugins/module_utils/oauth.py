@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) ctcloud.cloud contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What both OAuth2 flows share: a token provider backed by the token store.
+"""What both OAuth2 flows share: a token provider backed by the token store, and
+a client base whose requests carry its token.
 
 A provider hands out an access token. It reuses the stored one while it is
 valid, so a whole playbook run costs one token request per credential, not one
@@ -19,6 +20,8 @@ import time
 from typing import Any, Callable, TypeVar
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import DEFAULT_WORKERS
+from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import check
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
 
 T = TypeVar("T")
@@ -162,3 +165,36 @@ class StaticTokenProvider:
             f"the {self._what} access token was rejected (expired or revoked) and no refresh token was given to renew it",
             status=401,
         )
+
+
+class BearerClient:
+    """What both API clients share: a transport, a token provider, and requests that carry its token."""
+
+    cloud = ""  # names the cloud in a token failure
+
+    def __init__(self, api_url: str, auth: Any, transport: Any, workers: int = DEFAULT_WORKERS) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.auth = auth
+        self.transport = transport
+        self.workers = workers
+
+    def secrets(self) -> list[str | None]:
+        return self.auth.secrets()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def authorized(self, method: str, url: str, schema: dict[str, Any] | None = None, **request: Any) -> Any:
+        """The JSON body of ``method url`` sent with the provider's token (renewed on 401, see send_with_token).
+
+        The body is checked against ``schema`` when one is given; every error is redacted of the credentials.
+        """
+
+        def send(token: str) -> Any:
+            return self.transport.request(method, url, headers={"Authorization": f"Bearer {token}"}, **request)
+
+        try:
+            reply = send_with_token(self.auth, send, self.cloud)
+            return reply.data if schema is None else check(schema, reply.data, method.upper(), url, reply.status)
+        except ApiError as exc:
+            raise exc.redacted(self.secrets()) from None
