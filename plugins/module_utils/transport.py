@@ -240,13 +240,16 @@ class Transport:
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps (``reason`` attributes, exception arguments), outermost first."""
+    """``exc`` and what it wraps, outermost first: a ``reason`` attribute, else the first exception among its arguments.
+
+    ProtocolError('Connection aborted.', ConnectionResetError(...)) keeps its cause second.
+    """
     chain: list[BaseException] = []
     current: Any = exc
     while isinstance(current, BaseException) and all(current is not seen for seen in chain):
         chain.append(current)
         nested = getattr(current, "reason", None)
-        current = nested if isinstance(nested, BaseException) else (current.args[0] if current.args else None)
+        current = nested if isinstance(nested, BaseException) else next((arg for arg in current.args if isinstance(arg, BaseException)), None)
     return chain
 
 
@@ -256,20 +259,7 @@ def _timed_out(exc: BaseException) -> bool:
 
 def _innermost_reason(exc: BaseException) -> str:
     """The root cause of a requests/urllib3 error, without the pool and retry wrapping."""
-    seen = set()
-    current: Any = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        nested = getattr(current, "reason", None)
-        if isinstance(nested, BaseException):
-            current = nested
-            continue
-        # ProtocolError('Connection aborted.', ConnectionResetError(...)) keeps its cause second.
-        cause = next((arg for arg in current.args if isinstance(arg, BaseException)), None)
-        if cause is not None:
-            current = cause
-            continue
-        break
+    current = _causes(exc)[-1]
     text = str(current) or current.__class__.__name__
     # urllib3 prefixes '<connection object at 0x...>: '; the address is noise to a user.
     if ": " in text and text.startswith("<"):
