@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import errors, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils import errors, resource, transport
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import FakeServer
 
 # The directory holding ``ansible_collections``: worker processes import the collection from it.
@@ -38,6 +38,7 @@ def fast_backoff(monkeypatch):
     """Backoff sleeps make no assertion stronger; Retry-After (honoured separately) still applies."""
     monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.0)
     monkeypatch.setattr(transport, "BACKOFF_JITTER", 0.0)
+    monkeypatch.setattr(resource, "CONVERGE_PAUSE", 0)  # between attempts of a create or reboot that is never resent
 
 
 @pytest.fixture

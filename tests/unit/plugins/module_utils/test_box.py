@@ -161,11 +161,6 @@ def run_reboot(api, boxes, batch_size=None, wait=True, timeout=60, workers=1, fa
     return resource_for(api, workers).run(results, {b["slug"]: b for b in boxes}, wait, timeout, fail_on_offline)
 
 
-@pytest.fixture(autouse=True)
-def no_converge_pause(monkeypatch):
-    monkeypatch.setattr(resource_module, "CONVERGE_PAUSE", 0)
-
-
 # -- MAC spellings -----------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ import itertools
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import resource as resource_module
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
@@ -73,11 +72,6 @@ class FakeLocations(LocationResource):
             self.objects = [o for o in self.objects if o["id"] != current["id"]]
         if error:
             raise error
-
-
-@pytest.fixture(autouse=True)
-def no_pause(monkeypatch):
-    monkeypatch.setattr(resource_module, "CONVERGE_PAUSE", 0)
 
 
 def writes(fake):

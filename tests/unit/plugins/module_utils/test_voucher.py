@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import resource as resource_module
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import CREATE, NOTHING, UPDATE, AmbiguousKeyError, ImmutableFieldError, plan
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
@@ -40,11 +39,6 @@ def options(**given):
     full.update(NEW_TIME)
     full.update(given)
     return full
-
-
-@pytest.fixture(autouse=True)
-def no_pause(monkeypatch):
-    monkeypatch.setattr(resource_module, "CONVERGE_PAUSE", 0)
 
 
 # -- validation: every rule that needs no request -----------------------------------------
