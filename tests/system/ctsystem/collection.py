@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 SYSTEM_DIR = Path(__file__).resolve().parent.parent
 REPO = SYSTEM_DIR.parent.parent
 RUN_EMULATOR = REPO / "tests" / "emulator" / "run_emulator.py"
@@ -48,21 +46,11 @@ def has_module(name: str) -> bool:
     return has_plugin("modules", name)
 
 
-def needs_module(*names: str) -> pytest.MarkDecorator:
-    """Skip until every named module has landed; the test then runs without any edit."""
-    missing = [name for name in names if not has_module(name)]
-    return pytest.mark.skipif(bool(missing), reason=f"module(s) not in the collection yet: {', '.join(missing)}")
-
-
-def needs_inventory(*names: str) -> pytest.MarkDecorator:
-    missing = [name for name in names if not has_plugin("inventory", name)]
-    return pytest.mark.skipif(bool(missing), reason=f"inventory plugin(s) not in the collection yet: {', '.join(missing)}")
-
-
 # Every module issues 3 and 4 promise; the tests cover each one that exists.
 CT_MODULES = ("ct_location", "ct_locations", "ct_location_info", "ct_voucher", "ct_voucher_info", "ct_box_reboot", "ct_box_info", "ct_auth")
 CTHINGS_MODULES = ("cthings_device_info",)
 ALL_MODULES = CT_MODULES + CTHINGS_MODULES
+INVENTORY_PLUGINS = ("cthings", "ct_boxes")
 
 
 def present_modules() -> dict[str, bool]:
