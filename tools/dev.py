@@ -97,19 +97,7 @@ sys.exit(subprocess.run([sys.executable, "-m", "pip", "install"] + ARGS, check=F
 EXTRA_SANITY_PYTHONS = ("3.10", "3.12", "3.13")
 MATRIX_PYTHON = "3.12"
 
-# The emulator's start line -> demo/shell environment variables (docs/api-contract.md).
-ENV_FROM_START_LINE = (
-    ("CT_API_URL", ("ct", "api_url")),
-    ("CT_AUTH_URL", ("ct", "auth_url")),
-    ("CT_CLIENT_ID", ("ct", "client_id")),
-    ("CT_CLIENT_SECRET", ("ct", "client_secret")),
-    ("CT_REFRESH_TOKEN", ("ct", "refresh_token")),
-    ("CTHINGS_API_URL", ("cthings", "api_url")),
-    ("CTHINGS_AUTH_URL", ("cthings", "auth_url")),
-    ("CTHINGS_CLIENT_ID", ("cthings", "client_id")),
-    ("CTHINGS_CLIENT_SECRET", ("cthings", "client_secret")),
-)
-# The same for integration targets: tests/integration/integration_config.yml.
+# The emulator's start line -> tests/integration/integration_config.yml (docs/api-contract.md).
 CONFIG_FROM_START_LINE = (
     ("ct_api_url", ("ct", "api_url")),
     ("ct_auth_url", ("ct", "auth_url")),
@@ -122,6 +110,11 @@ CONFIG_FROM_START_LINE = (
     ("cthings_client_id", ("cthings", "client_id")),
     ("cthings_client_secret", ("cthings", "client_secret")),
     ("emulator_admin_url", ("admin_url",)),
+)
+# The same as the demo/shell environment variables the modules read (CT_API_URL, ...): the
+# connection values only, upper-cased.
+ENV_FROM_START_LINE = tuple(
+    (name.upper(), keys) for name, keys in CONFIG_FROM_START_LINE if keys[0] in ("ct", "cthings") and keys[-1] != "redirect_uri"
 )
 
 IS_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -430,14 +423,15 @@ def ensure_venv(python: str | None = None, force: bool = False) -> Venv:
     venv = Venv(path, version)
     digest = hashlib.sha256(requirements.read_bytes() + f"\n{interpreter}\n{version}".encode()).hexdigest()
     marker = path / ".ctcloud-requirements.sha256"
-    if not force and python_version(str(venv.python)) == version and marker.is_file() and marker.read_text().strip() == digest:
+    venv_current = python_version(str(venv.python)) == version  # one subprocess, not one per question
+    if not force and venv_current and marker.is_file() and marker.read_text().strip() == digest:
         note(f"{rel(path)}: Python {version}, {rel(requirements)} already installed")
     else:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = LOG_DIR / f"setup-{path.name}.log"
         log.write_text("")
         started = time.monotonic()
-        if python_version(str(venv.python)) != version or force:
+        if not venv_current or force:
             note(f"creating {rel(path)} with {interpreter} (Python {version})")
             if run([interpreter, "-m", "venv", "--clear", path], cwd=REPO, log=log, timeout=300, echo=False):
                 raise HarnessError(f"creating {rel(path)} failed:\n{tail(log)}")
@@ -926,8 +920,6 @@ def stage_build(ctx: Context) -> str:
         installed_copy = installed / "ansible_collections" / NAMESPACE / NAME
         if not (installed_copy / "MANIFEST.json").is_file():
             raise HarnessError(f"the install made no {installed_copy}/MANIFEST.json")
-        if not (installed_copy / DEMO_PLAYBOOK).is_file():
-            return f"{tarball.name} built and installed; demo not run: no {DEMO_PLAYBOOK} yet"
         try:
             code = run_demo(ctx.venv, installed, [])
         except StageSkipped as ex:
@@ -1062,8 +1054,7 @@ def run_demo(venv: Venv, collections: Path, extra: Sequence[str]) -> int:
     collection = collections / "ansible_collections" / NAMESPACE / NAME
     playbook = collection / DEMO_PLAYBOOK
     if not playbook.is_file():
-        say(f"{DEMO_PLAYBOOK} does not exist yet in {collection}: nothing to demo.")
-        return 1
+        raise StageSkipped(f"{DEMO_PLAYBOOK} does not exist yet in {collection}: nothing to demo")
     with temp_dir("demo") as work, Emulator(venv, work, ["--state-file", str(work / "emulator-state.json")]) as emulator:
         env = venv.env(collections)
         env.update(emulator_environment(emulator, work / "tokens" / "tokens.json"))
