@@ -47,7 +47,6 @@ class Emulator:
         argv = [sys.executable, str(EMULATOR), "--port", "0"]
         for flag, value in flags.items():
             argv += [f"--{flag.replace('_', '-')}", str(value)]
-        self.flags = dict(flags)
         self.log = work / f"emulator-{name}.log"
         with open(self.log, "wb") as log:
             # Its own session: the whole process group goes at exit, whatever happens here.

@@ -126,9 +126,9 @@ class Bench:
                 return candidate
         return None
 
-    def run_env(self, emulator: Emulator, token_store: str | None = None, **extra: str) -> dict[str, str]:
+    def run_env(self, emulator: Emulator, **extra: str) -> dict[str, str]:
         env = emulator.env()
-        env["CTCLOUD_TOKEN_STORE"] = token_store or self.ansible.fresh_token_store()
+        env["CTCLOUD_TOKEN_STORE"] = self.ansible.fresh_token_store()
         env.update(extra)
         return env
 
@@ -136,8 +136,7 @@ class Bench:
 class Report:
     """One scenario's rows of the table, targets, and raw results."""
 
-    def __init__(self, key: str, title: str) -> None:
-        self.key = key
+    def __init__(self, title: str) -> None:
         self.title = title
         self.rows: list[dict[str, object]] = []
         self.targets: list[dict[str, object]] = []
@@ -456,8 +455,7 @@ def scenario_reboot(bench: Bench, report: Report) -> None:
     for repetition in range(sizes.repeat):
         this = {}
         for name in rotated(list(variants), repetition):
-            emulator.reset()  # every box back online; counters; tokens
-            emulator.configure(reboot_delay=sizes.reboot_delay)
+            emulator.reset()  # every box back online; counters; tokens (the reboot_delay knob is kept)
             run = ansible.playbook(variants[name], [files[name]], bench.run_env(emulator), f"reboot-{name}")
             runs[name].append(run)
             counts[name].append(Counts.from_stats(emulator.stats()))
@@ -861,8 +859,8 @@ def render(path: Path, markdown: bool) -> int:
     """The table of a results file written by an earlier run."""
     results = json.loads(path.read_text())
     reports = []
-    for key, saved in results["scenarios"].items():
-        report = Report(key, saved["title"])
+    for saved in results["scenarios"].values():
+        report = Report(saved["title"])
         report.status, report.rows, report.targets, report.notes = saved["status"], saved["rows"], saved["targets"], saved["notes"]
         reports.append(report)
     print(table(reports, markdown=markdown))
@@ -902,7 +900,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for key in args.scenarios:
             title, function = SCENARIOS[key]
-            report = Report(key, title)
+            report = Report(title)
             print(f"-- {title} ...", flush=True)
             begun = time.perf_counter()
             load_before = load_average()
