@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 from ctcloud_emulator.ct_store import Invalid, NotFound
 from ctcloud_emulator.seed_data import ACCOUNT_USER_ID
 from ctcloud_emulator.services import CT_API, Endpoint, Services
-from ctcloud_emulator.web import MalformedBody, json_body, json_response, no_content, optional_int
+from ctcloud_emulator.web import MalformedBody, bearer_token, json_body, json_response, no_content, optional_int
 
 PREFIX = "/ct-api"
 BASE = f"{PREFIX}/api/v1"
@@ -117,10 +117,10 @@ class CtApi:
         """Bearer authentication first, then the handler, with domain errors turned into Rails' answers."""
         @functools.wraps(handler)
         def guarded(request: Request, **arguments: str) -> Response:
-            scheme, _separator, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
+            token = bearer_token(request)
+            if token is None:
                 return unauthorized("The access token is missing")
-            problem = self.services.state.ct_tokens.authenticate(token.strip(), time.time())
+            problem = self.services.state.ct_tokens.authenticate(token, time.time())
             if problem:
                 return unauthorized(problem)
             try:

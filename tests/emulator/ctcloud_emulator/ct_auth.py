@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from urllib.parse import urlencode
 
@@ -12,7 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from ctcloud_emulator.ct_tokens import CtGrant
 from ctcloud_emulator.services import CT_AUTH, Endpoint, Services
-from ctcloud_emulator.web import json_response
+from ctcloud_emulator.web import basic_credentials, json_response
 
 PREFIX = "/ct-id"
 
@@ -29,19 +27,6 @@ DESCRIPTIONS = {
 # Token responses must not be cached (RFC 6749 §5.1); Doorkeeper sends both headers.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANT_TYPES = ("authorization_code", "refresh_token")
-
-
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    """client_secret_basic; Doorkeeper also accepts the credentials as form fields."""
-    header = request.headers.get("Authorization", "")
-    scheme, _separator, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, separator, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return ("", "")  # a Basic header that is not one authenticates nobody
-    return (client_id, secret) if separator else ("", "")
 
 
 class CtAuth:
@@ -94,7 +79,8 @@ class CtAuth:
         if grant_type not in GRANT_TYPES:
             return self._error("unsupported_grant_type", 400)
         credentials = self.services.credentials
-        client = _basic_credentials(request) or (form.get("client_id"), form.get("client_secret"))
+        # client_secret_basic; Doorkeeper also accepts the credentials as form fields.
+        client = basic_credentials(request) or (form.get("client_id"), form.get("client_secret"))
         if client != (credentials.ct_client_id, credentials.ct_client_secret):
             return self._error("invalid_client", 401)
         knobs = self.services.knobs

@@ -21,7 +21,7 @@ from ctcloud_emulator.clock import parse_reading_time
 from ctcloud_emulator.cthings_auth import token_problem
 from ctcloud_emulator.devices import reading_count_and_first, readings_page
 from ctcloud_emulator.services import CTHINGS_API, Endpoint, Services
-from ctcloud_emulator.web import MalformedBody, json_body, json_text_response, to_json
+from ctcloud_emulator.web import MalformedBody, bearer_token, json_body, json_text_response, to_json
 
 PREFIX = "/cthings-api"
 API_NAME = "cThings Cloud API"
@@ -133,10 +133,10 @@ class CthingsApi:
     def _guarded(self, handler: Handler) -> Handler:
         @functools.wraps(handler)
         def guarded(request: Request, **arguments: str) -> Response:
-            scheme, _separator, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
+            token = bearer_token(request)
+            if token is None:
                 return error(request, 401, "An access token is required.")
-            problem = token_problem(self.services.state.cthings_signing_key(), token.strip(), time.time())
+            problem = token_problem(self.services.state.cthings_signing_key(), token, time.time())
             if problem:
                 return error(request, 401, f"{problem}.")
             try:

@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ctcloud_emulator.services import CTHINGS_AUTH, Endpoint, Services
-from ctcloud_emulator.web import json_response, to_json
+from ctcloud_emulator.web import basic_credentials, json_response, to_json
 
 PREFIX = "/cthings-auth"
 ISSUER = "authserver.cthings.cloud"
@@ -69,18 +69,6 @@ def token_problem(key: bytes, token: str, now: float) -> str | None:
     if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int) or now >= claims["exp"]:
         return "The access token has expired"
     return None
-
-
-def basic_credentials(request: Request) -> tuple[str, str] | None:
-    """The Basic client credentials, or None when the header is absent or not well-formed Basic."""
-    scheme, _separator, encoded = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, separator, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return (client_id, secret) if separator else None
 
 
 class CthingsAuth:

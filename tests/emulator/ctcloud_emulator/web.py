@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -57,3 +59,24 @@ def optional_int(text: str | None) -> int | None:
         return int(text)
     except ValueError:
         return None
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The client credentials of a Basic ``Authorization`` header; None without one.
+
+    A Basic header that does not decode to ``id:secret`` gives ``("", "")``: it authenticates nobody.
+    """
+    scheme, _separator, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, separator, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    return (client_id, secret) if separator else ("", "")
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of a Bearer ``Authorization`` header, or None when there is none."""
+    scheme, _separator, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

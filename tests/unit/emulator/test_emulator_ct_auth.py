@@ -115,6 +115,14 @@ def test_client_credentials_may_be_sent_as_basic_auth(emu):
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize("header", ["Basic not-base64!!", "Basic " + base64.b64encode(b"no-colon-here").decode()])
+def test_a_malformed_basic_header_authenticates_nobody_even_with_good_form_credentials(emu, header):
+    response = emu.session.post(f"{emu.ct['auth_url']}/oauth/token", headers={"Authorization": header},
+                                data={"grant_type": "refresh_token", "refresh_token": emu.refresh_token,
+                                      "client_id": emu.ct["client_id"], "client_secret": emu.ct["client_secret"]})
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+
+
 def test_unknown_grant_type_is_unsupported_grant_type(emu):
     response = emu.ct_token_request(grant_type="password")
     assert (response.status_code, response.json()["error"]) == (400, "unsupported_grant_type")
