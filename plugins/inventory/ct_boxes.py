@@ -135,7 +135,6 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BoxResour
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL, DEFAULT_AUTH_URL, CtClient
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.cloud_inventory import CloudInventory
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import GroupNamer
-from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostvars import HostvarTable
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.record_fields import path
 
 # Host variable name (before prefix and suffix) -> how to read it from a box record.
@@ -170,6 +169,9 @@ _state = path("state")
 class InventoryModule(CloudInventory):
     NAME = "ctcloud.cloud.ct_boxes"
     FILE_SUFFIXES = (".ct_boxes.yml", ".ct_boxes.yaml")
+    QUERY_FILTERS = ("location",)
+    HOSTVARS = BOX_HOSTVARS
+    PER_RECORD_HOSTVARS = {"ansible_host": path("wan_ip")}
 
     def read_settings(self):
         settings = self.common_settings()
@@ -184,27 +186,14 @@ class InventoryModule(CloudInventory):
         )
         return settings
 
-    def query(self, settings):
-        return {"api_url": settings["connection"]["api_url"], "client_id": settings["connection"]["client_id"], "location": settings["location"]}
+    def build_client(self, settings):
+        return CtClient.build(**settings["connection"])
 
-    def fetch(self, settings):
-        client = CtClient.build(**settings["connection"])
-        try:
-            return BoxResource(client).list_boxes({"location_id": settings["location"]})
-        finally:
-            client.close()
+    def list_records(self, client, settings):
+        return BoxResource(client).list_boxes({"location_id": settings["location"]})
 
     def keep(self, record, settings):
         return settings["states"] is None or record.get("state") in settings["states"]
-
-    def hostvar_table(self, settings):
-        return HostvarTable(
-            BOX_HOSTVARS,
-            prefix=settings["hostvars_prefix"],
-            suffix=settings["hostvars_suffix"],
-            allow=settings["hostvars"],
-            per_record={"ansible_host": path("wan_ip")},
-        )
 
     def group_function(self, settings):
         namer = GroupNamer(settings["group_prefix"])

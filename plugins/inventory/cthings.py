@@ -146,7 +146,6 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAULT_API_URL, DEFAULT_AUTH_URL, CthingsClient
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.cloud_inventory import CloudInventory
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import GroupNamer
-from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostvars import HostvarTable
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.record_fields import path
 
 # Host variable name (before prefix and suffix) -> how to read it from a device record.
@@ -182,6 +181,9 @@ _online = path("connection", "status")
 class InventoryModule(CloudInventory):
     NAME = "ctcloud.cloud.cthings"
     FILE_SUFFIXES = (".cthings.yml", ".cthings.yaml")
+    QUERY_FILTERS = ("entity", "type", "active")
+    HOSTVARS = DEVICE_HOSTVARS
+    FIXED_HOSTVARS = {"ansible_connection": "local"}
 
     def read_settings(self):
         settings = self.common_settings()
@@ -198,28 +200,14 @@ class InventoryModule(CloudInventory):
         )
         return settings
 
-    def query(self, settings):
-        connection = settings["connection"]
-        return {"api_url": connection["api_url"], "client_id": connection["client_id"], **{key: settings[key] for key in ("entity", "type", "active")}}
+    def build_client(self, settings):
+        return CthingsClient.build(**settings["connection"])
 
-    def fetch(self, settings):
-        client = CthingsClient.build(**settings["connection"])
-        try:
-            return client.list_devices(entity=settings["entity"], type_key=settings["type"], active=settings["active"])
-        finally:
-            client.close()
+    def list_records(self, client, settings):
+        return client.list_devices(entity=settings["entity"], type_key=settings["type"], active=settings["active"])
 
     def keep(self, record, settings):
         return settings["include_test_devices"] or not record.get("isTest")
-
-    def hostvar_table(self, settings):
-        return HostvarTable(
-            DEVICE_HOSTVARS,
-            prefix=settings["hostvars_prefix"],
-            suffix=settings["hostvars_suffix"],
-            allow=settings["hostvars"],
-            fixed={"ansible_connection": "local"},
-        )
 
     def group_function(self, settings):
         namer = GroupNamer(settings["group_prefix"])

@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The flow both inventory plugins share: config -> cached raw records -> hosts and groups.
 
-A plugin subclass says how to read its settings (``read_settings``), which
-query its records come from (``query``), how to fetch them (``fetch``), and
-which default groups a record belongs to (``groups_of``); this class does the
-rest the same way for both:
+A plugin subclass says how to read its settings (``read_settings``), which of
+them choose the records (``QUERY_FILTERS``), how to build its client and list its
+records (``build_client``, ``list_records``), its host variables (``HOSTVARS``
+and the ``ansible_*`` ones) and which default groups a record belongs to
+(``group_function``); this class does the rest the same way for both:
 
 1. read the config file; an unknown option is an error (Ansible would ignore it);
    credentials may be templates; every setting is checked before any request;
@@ -40,8 +41,14 @@ from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostvars import Host
 class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
     """Base of the collection's inventory plugins (not a plugin itself)."""
 
-    # Set by subclasses: the config file names the plugin takes.
+    # Set by subclasses: the config file names the plugin takes; the settings that decide which records the
+    # API returns (with api_url and client_id they make the cache key); the host variable table, and the
+    # ansible_* variables every host gets (FIXED_HOSTVARS) or reads from its record (PER_RECORD_HOSTVARS).
     FILE_SUFFIXES: tuple[str, ...] = ()
+    QUERY_FILTERS: tuple[str, ...] = ()
+    HOSTVARS: dict[str, Any] = {}
+    FIXED_HOSTVARS: dict[str, Any] = {}
+    PER_RECORD_HOSTVARS: dict[str, Any] = {}
 
     # -- for subclasses ------------------------------------------------------
 
@@ -77,11 +84,24 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
 
     def query(self, settings: dict[str, Any]) -> dict[str, Any]:
         """What decides which records the API returns (no secrets): part of the cache key."""
+        connection = settings["connection"]
+        return {"api_url": connection["api_url"], "client_id": connection["client_id"], **{key: settings[key] for key in self.QUERY_FILTERS}}
+
+    def build_client(self, settings: dict[str, Any]) -> Any:
+        """The cloud's client from ``settings["connection"]``."""
+        raise NotImplementedError
+
+    def list_records(self, client: Any, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        """The raw records, read with ``client``."""
         raise NotImplementedError
 
     def fetch(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         """The raw records from the API."""
-        raise NotImplementedError
+        client = self.build_client(settings)
+        try:
+            return self.list_records(client, settings)
+        finally:
+            client.close()
 
     def record_id(self, record: dict[str, Any]) -> Any:
         return record.get("id")
@@ -91,7 +111,14 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         return True
 
     def hostvar_table(self, settings: dict[str, Any]) -> HostvarTable:
-        raise NotImplementedError
+        return HostvarTable(
+            self.HOSTVARS,
+            prefix=settings["hostvars_prefix"],
+            suffix=settings["hostvars_suffix"],
+            allow=settings["hostvars"],
+            fixed=self.FIXED_HOSTVARS,
+            per_record=self.PER_RECORD_HOSTVARS,
+        )
 
     def group_function(self, settings: dict[str, Any]) -> Callable[[dict[str, Any]], Iterable[str | None]] | None:
         """A function giving a record's default group names, or None for no default groups."""
