@@ -12,10 +12,10 @@ usable left ("東京") falls back to the record's id for that value.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
-_UNSAFE = re.compile(r"[^a-z0-9]+")
+from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostnames import fold
+
 _PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)?$")
 MAX_VALUE_LENGTH = 64
 
@@ -34,10 +34,7 @@ def group_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _UNSAFE.sub("_", text.lower()).strip("_")[:MAX_VALUE_LENGTH].rstrip("_")
+    return fold(str(value), "_", MAX_VALUE_LENGTH)
 
 
 class GroupNamer:

@@ -41,18 +41,19 @@ def check_preferences(preferences: Any, option: str = "hostnames") -> list[str]:
     return list(preferences)
 
 
+def fold(text: str, separator: str, max_length: int) -> str:
+    """``text`` as lower-case ASCII letters and digits, each run of anything else one ``separator``, at most ``max_length`` long."""
+    if not text.isascii():
+        # "Café" -> "Cafe"; characters without an ASCII decomposition ("東京", emoji) disappear.
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _UNSAFE.sub(separator, text.lower()).strip(separator)[:max_length].rstrip(separator)
+
+
 def safe_hostname(value: Any) -> str:
     """``value`` as a safe host name, or ``""`` when nothing usable is left (no ASCII letters or digits)."""
     if value is None or isinstance(value, (bool, dict, list)):
         return ""
-    text = str(value)
-    if not text.isascii():
-        # "Café" -> "Cafe"; characters without an ASCII decomposition ("東京", emoji) disappear.
-        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = _UNSAFE.sub("-", text.lower()).strip("-")
-    if len(text) > MAX_LENGTH:
-        text = text[:MAX_LENGTH].rstrip("-")
-    return text
+    return fold(str(value), "-", MAX_LENGTH)
 
 
 def short_id(record_id: str) -> str:
