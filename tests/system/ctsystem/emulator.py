@@ -175,9 +175,6 @@ class Emulator:
     def revoke(self) -> int:
         return self.admin("POST", "ct/revoke", {})["revoked"]
 
-    def set_box(self, slug: str, **fields: Any) -> dict[str, Any]:
-        return self.admin("POST", f"ct/boxes/{slug}", fields)
-
     def authorization_code(self) -> str:
         """Do the one browser step: follow the authorize URL and take the code from the redirect."""
         query = urllib.parse.urlencode({"client_id": self.ct["client_id"], "response_type": "code", "redirect_uri": self.ct["redirect_uri"]})

@@ -55,7 +55,6 @@ class FakeCtApi:
         self.calls: list[tuple[str, str]] = []
         self.failures: list[tuple[str, ApiError, bool]] = []  # (method, error, processed anyway)
         self.ids = itertools.count(1)
-        self.workers = 1
 
     @classmethod
     def build(cls, **kwargs: Any) -> FakeCtApi:
@@ -63,7 +62,6 @@ class FakeCtApi:
         cls.builds += 1
         if cls.instance is None:
             cls.instance = cls()
-        cls.instance.build_args = kwargs
         return cls.instance
 
     # -- what a test reads -------------------------------------------------

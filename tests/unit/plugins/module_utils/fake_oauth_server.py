@@ -266,8 +266,3 @@ def envelope(data: Any, links: dict[str, Any] | None = None, code: int = 200, me
         "api": "cThings Cloud API", "code": code, "data": data, "links": links or {}, "message": message,
         "request": {"url": "", "method": "GET", "body": {}}, "websocket": False, "version": "3.13.1",
     }
-
-
-def split_secret_values() -> tuple[str, ...]:
-    """Every credential the fake knows about, to grep error messages for."""
-    return (CT_CLIENT[1], CTHINGS_CLIENT[1], INITIAL_REFRESH, "SECRET")

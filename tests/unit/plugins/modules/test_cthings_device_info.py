@@ -37,7 +37,6 @@ class FakeClient:
     def build(cls, **kwargs):
         cls.builds += 1
         cls.instance = cls()
-        cls.instance.build_args = kwargs
         return cls.instance
 
     def get_device(self, device_id):
