@@ -74,8 +74,6 @@ def runner(tmp_path, monkeypatch):
     monkeypatch.setattr(ct_boxes, "CtClient", FakeCtClient)
     monkeypatch.setattr(FakeCtClient, "builds", 0)
     monkeypatch.setattr(FakeCtClient, "calls", [])
-    for variable in ("CT_CLIENT_ID", "CT_CLIENT_SECRET", "CT_REFRESH_TOKEN", "CT_ACCESS_TOKEN", "CT_API_URL", "CT_AUTH_URL"):
-        monkeypatch.delenv(variable, raising=False)
     return PluginRunner(ct_boxes, tmp_path, ".ct_boxes.yml")
 
 

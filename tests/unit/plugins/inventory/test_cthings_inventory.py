@@ -87,8 +87,6 @@ def runner(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeClient, "builds", 0)
     monkeypatch.setattr(FakeClient, "calls", [])
     monkeypatch.setattr(FakeClient, "fail", None)
-    for variable in ("CTHINGS_CLIENT_ID", "CTHINGS_CLIENT_SECRET", "CTHINGS_API_URL", "CTHINGS_AUTH_URL"):
-        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("CTCLOUD_TOKEN_STORE", str(tmp_path / "tokens.json"))
     return PluginRunner(cthings, tmp_path, ".cthings.yml")
 

@@ -21,9 +21,7 @@ REDIRECT = "https://example.com/ct/callback?team=a%2Fb&x=1"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for variable in ("CT_CLIENT_ID", "CT_CLIENT_SECRET", "CT_REFRESH_TOKEN", "CT_ACCESS_TOKEN", "CT_API_URL", "CT_AUTH_URL"):
-        monkeypatch.delenv(variable, raising=False)
+def private_default_store(monkeypatch, tmp_path):
     monkeypatch.setenv("CTCLOUD_TOKEN_STORE", str(tmp_path / "default-store.json"))
 
 

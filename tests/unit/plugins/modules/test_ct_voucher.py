@@ -37,8 +37,6 @@ def api(monkeypatch):
     monkeypatch.setattr(FakeCtApi, "builds", 0)
     monkeypatch.setattr(module_base, "CtClient", FakeCtApi)
     monkeypatch.setattr(resource, "WAIT_FIRST_PAUSE", 0.0)
-    for variable in ("CT_CLIENT_ID", "CT_CLIENT_SECRET", "CT_REFRESH_TOKEN", "CT_ACCESS_TOKEN", "CT_API_URL", "CT_AUTH_URL"):
-        monkeypatch.delenv(variable, raising=False)
     return instance
 
 

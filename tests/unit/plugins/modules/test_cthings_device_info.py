@@ -64,8 +64,6 @@ class FakeClient:
 def fake_client(monkeypatch):
     monkeypatch.setattr(module_base, "CthingsClient", FakeClient)
     monkeypatch.setattr(FakeClient, "builds", 0)
-    for variable in ("CTHINGS_CLIENT_ID", "CTHINGS_CLIENT_SECRET", "CTHINGS_API_URL", "CTHINGS_AUTH_URL"):
-        monkeypatch.delenv(variable, raising=False)
 
 
 def run_module(capsys, **args: Any) -> dict[str, Any]:
