@@ -94,17 +94,23 @@ def test_valid_input_is_cleaned():
 
 
 def test_boundaries_are_accepted():
-    validate(options(quantity=10, validity_minutes=5, session_timeout=5, code_length=6, idle_timeout=10, download_speed=56))
-    validate(options(quantity=1000, validity_minutes=518412, session_timeout=518412, code_length=50, idle_timeout=43200, upload_speed=102400))
-    validate(options(access_type="data", validity_minutes=None, data_limit_mb=1_000_000, session_timeout=100_000))
+    for given in (
+        {"quantity": 10, "validity_minutes": 5, "session_timeout": 5, "code_length": 6, "idle_timeout": 10, "download_speed": 56},
+        {"quantity": 1000, "validity_minutes": 518412, "session_timeout": 518412, "code_length": 50, "idle_timeout": 43200, "upload_speed": 102400},
+        {"access_type": "data", "validity_minutes": None, "data_limit_mb": 1_000_000, "session_timeout": 100_000},
+    ):
+        clean = validate(options(**given))
+        assert {name: clean[name] for name in given} == given  # accepted unchanged, not clamped
 
 
 def test_a_data_batch_session_is_not_bounded_by_validity():
-    validate(options(access_type="data", validity_minutes=None, data_limit_mb=500, session_timeout=10_000))
+    clean = validate(options(access_type="data", validity_minutes=None, data_limit_mb=500, session_timeout=10_000))
+    assert (clean["session_timeout"], clean["data_limit_mb"]) == (10_000, 500)
 
 
 def test_absent_needs_only_the_name():
-    validate({"location": "1001", "batch_name": "Old", "state": "absent", "data_limit_mb": None})
+    clean = validate({"location": "1001", "batch_name": "Old", "state": "absent", "data_limit_mb": None})
+    assert (clean["batch_name"], clean["state"]) == ("Old", "absent")
 
 
 # -- rules against the existing batch (checked after the read, before any write) -----------
