@@ -14,7 +14,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputE
 
 _DIGITS = re.compile(r"^[0-9]{1,18}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
-_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+_MAC = re.compile(r"([0-9a-f]{2}[:-]){5}[0-9a-f]{2}|([0-9a-f]{4}\.){2}[0-9a-f]{4}|[0-9a-f]{12}")
 
 
 def uuid_value(value: Any, field: str) -> str:
@@ -47,10 +47,9 @@ def id_or_slug(value: Any, field: str) -> str:
 def mac_address(value: Any, field: str) -> str:
     """Any common MAC spelling (``aa:bb:..``, ``AA-BB-..``, ``aabb.ccdd.eeff``, bare hex) as ``AA:BB:CC:DD:EE:FF``."""
     text = value.strip().lower() if isinstance(value, str) else ""
-    bare = re.sub(r"[:\-.]", "", text)
-    grouped = re.fullmatch(r"([0-9a-f]{2}[:-]){5}[0-9a-f]{2}|([0-9a-f]{4}\.){2}[0-9a-f]{4}|[0-9a-f]{12}", text)
-    if not grouped or not _MAC_HEX.match(bare):
+    if not _MAC.fullmatch(text):
         raise InputError(f"{field} must be a MAC address like AA:BB:CC:DD:EE:FF, got {value!r}", field)
+    bare = re.sub(r"[:\-.]", "", text)  # the pattern guarantees 12 hex digits are left
     return ":".join(bare[i:i + 2] for i in range(0, 12, 2)).upper()
 
 
