@@ -73,25 +73,29 @@ def assign_hostnames(
     ``record_id(record)`` must be unique per record (the API's id).
     """
     getters = [dotted(expression) for expression in preferences]
-    ids = [safe_hostname(record_id(record)) for record in records]
+
+    def safe_id(record: dict[str, Any]) -> str:
+        # Only for a record with no usable preferred field, or whose name collides: most never need it.
+        return safe_hostname(record_id(record))
+
     candidates = []
-    for record, rid in zip(records, ids):
+    for record in records:
         name = ""
         for get in getters:
             name = safe_hostname(get(record))
             if name:
                 break
-        candidates.append(name or rid or "host")
+        candidates.append(name or safe_id(record) or "host")
     counts: dict[str, int] = {}
     for name in candidates:
         counts[name] = counts.get(name, 0) + 1
     names = []
     taken = {name for name, count in counts.items() if count == 1 and name not in RESERVED_HOSTNAMES}
-    for name, rid in zip(candidates, ids):
+    for record, name in zip(records, candidates):
         if counts[name] == 1 and name not in RESERVED_HOSTNAMES:
             names.append(name)
             continue
-        names.append(_disambiguate(name, rid, taken))
+        names.append(_disambiguate(name, safe_id(record), taken))
     return names
 
 
