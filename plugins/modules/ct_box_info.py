@@ -108,17 +108,12 @@ def run(module):
     filters["mac"] = validation.mac_address(p["mac"], "mac") if p["mac"] is not None else None
     location = validation.text(p["location"], "location", 1, 200) if p["location"] is not None else None
     resource = BoxResource(module.client)
+    location_slug = resource.location_slug(location) if location is not None else None
     if slug is not None:
         found = resource.get(slug)
-        boxes = [found] if found else []
+        boxes = [found] if found and location_slug in (None, found.get("location_slug")) else []
     else:
-        params = dict(filters, mac=None)
-        if location is not None:
-            params["location_id"] = resource.location_slug(location)
-        boxes = resource.list_boxes(params)
-    if slug is not None and location is not None:
-        location_slug = resource.location_slug(location)
-        boxes = [box for box in boxes if box.get("location_slug") == location_slug]
+        boxes = resource.list_boxes(dict(filters, mac=None, location_id=location_slug))  # None values are not sent
     # The server filtered already; doing it again costs nothing and also applies `mac`, which it cannot.
     return {"changed": False, "boxes": [box for box in boxes if matches_filters(box, filters)]}
 
