@@ -430,6 +430,7 @@ class BoxResource:
             return late
         return []
 
+
 def _offline_refusal(error: CtCloudError) -> bool:
     return isinstance(error, ApiError) and error.status == 422 and any(
         "offline" in message for message in field_errors(error).get("action", [])

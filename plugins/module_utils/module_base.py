@@ -51,7 +51,6 @@ def cthings_argument_spec() -> dict[str, Any]:
     return _common_options("CTHINGS_", CTHINGS_API_URL, CTHINGS_AUTH_URL)
 
 
-
 class _AnsibleModule(AnsibleModule):
     """AnsibleModule, failing on bad arguments with a message that names the option.
 
