@@ -704,8 +704,8 @@ class Context:
 
 
 def stage_ruff(ctx: Context) -> str:
-    """ruff check over plugins, tests and tools."""
-    paths = [name for name in ("plugins", "tests", "tools") if (REPO / name).is_dir()]
+    """ruff check over plugins, extensions, tests and tools."""
+    paths = [name for name in ("plugins", "extensions", "tests", "tools") if (REPO / name).is_dir()]
     code = run([ctx.venv.bin("ruff"), "check", *paths], cwd=REPO, env=ctx.venv.env(), timeout=300)
     if code:
         raise HarnessError(f"ruff exited with {code}")
