@@ -52,6 +52,7 @@ options:
   keyfile_password:
     description:
       - Password of an encrypted O(keyfile).
+      - If not set, the environment variable E(CTHINGS_WEBHOOK_KEYFILE_PASSWORD) is used.
     type: str
   basic_username:
     description:
@@ -60,6 +61,8 @@ options:
   basic_password:
     description:
       - Password cThings sends with Basic authorization.
+      - If not set while O(basic_username) is, the environment variable E(CTHINGS_WEBHOOK_PASSWORD) is used, so that the
+        secret need not be a rulebook variable.
     type: str
   header_name:
     description:
@@ -69,6 +72,7 @@ options:
   header_value:
     description:
       - The secret value of O(header_name).
+      - If not set while O(header_name) is, the environment variable E(CTHINGS_WEBHOOK_HEADER_VALUE) is used.
     type: str
   max_body_bytes:
     description:
@@ -105,28 +109,29 @@ EXAMPLES = r"""
     certfile: /etc/eda/tls/webhook.crt
     keyfile: /etc/eda/tls/webhook.key
     header_name: X-Cthings-Token
-    header_value: "{{ cthings_webhook_token }}"
+    # header_value: from the environment variable CTHINGS_WEBHOOK_HEADER_VALUE
 
 - name: On loopback behind a TLS proxy, with Basic authorization
   ctcloud.cloud.cthings_webhook:
     host: 127.0.0.1
     port: 5080
     basic_username: cthings
-    basic_password: "{{ cthings_webhook_password }}"
+    basic_password: "{{ cthings_webhook_password }}"  # a rulebook variable works too
 """
 
 import asyncio
 import base64
 import binascii
 import contextlib
-import dataclasses
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
 import ssl
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -149,6 +154,11 @@ LINGER_SECONDS = 2.0
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 405: "Method Not Allowed", 408: "Request Timeout",
            411: "Length Required", 413: "Content Too Large", 431: "Request Header Fields Too Large", 503: "Service Unavailable"}
+SECRET_VARIABLES = {
+    "basic_password": "CTHINGS_WEBHOOK_PASSWORD",
+    "header_value": "CTHINGS_WEBHOOK_HEADER_VALUE",
+    "keyfile_password": "CTHINGS_WEBHOOK_KEYFILE_PASSWORD",
+}
 OPTIONS = ("host", "port", "certfile", "keyfile", "keyfile_password", "basic_username", "basic_password", "header_name",
            "header_value", "max_body_bytes", "request_timeout", "max_connections")
 
@@ -202,6 +212,14 @@ def _text(args: dict[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"cthings_webhook: {name} must be a string")
+    return value
+
+
+def _secret(args: dict[str, Any], name: str, partner: str, environ: Mapping[str, str]) -> str | None:
+    """``args[name]``, else its environment variable when ``partner`` is given."""
+    value = _text(args, name)
+    if value is None and _text(args, partner) is not None:
+        value = environ.get(SECRET_VARIABLES[name]) or None
     return value
 
 
@@ -262,19 +280,23 @@ class Credentials:
         return user_ok and password_ok and bool(separator) and scheme.lower() == "basic"
 
 
-@dataclasses.dataclass(frozen=True)
 class Settings:
-    host: str
-    port: int
-    tls: ssl.SSLContext | None
-    credentials: Credentials
-    max_body_bytes: int
-    request_timeout: float
-    max_connections: int
+    """The listener's arguments, checked. (Not a dataclass: runpy-loaded modules need not be in sys.modules.)"""
+
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, credentials: Credentials, max_body_bytes: int,
+                 request_timeout: float, max_connections: int) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.credentials = credentials
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
 
     @classmethod
-    def from_args(cls, args: dict[str, Any]) -> Settings:
+    def from_args(cls, args: dict[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
         """Every argument checked before anything listens; ValueError names the first bad one."""
+        environ = os.environ if environ is None else environ
         unknown = sorted(name for name in args if name not in OPTIONS and not name.startswith("eda_"))
         if unknown:
             raise ValueError(f"cthings_webhook: unknown argument {unknown[0]!r}; arguments are {', '.join(OPTIONS)}")
@@ -282,8 +304,9 @@ class Settings:
             raise ValueError("cthings_webhook: the Python library jsonschema is required (pip install jsonschema)")
         host = _text(args, "host") or DEFAULT_HOST
         port = _number(args, "port", DEFAULT_PORT, int, 0, 65535)
-        basic = (_text(args, "basic_username"), _text(args, "basic_password"))
-        header = (_text(args, "header_name"), _text(args, "header_value"))
+        # The secrets may come from the environment (an EDA credential's env injector), never the names.
+        basic = (_text(args, "basic_username"), _secret(args, "basic_password", "basic_username", environ))
+        header = (_text(args, "header_name"), _secret(args, "header_value", "header_name", environ))
         if (basic[0] is None) != (basic[1] is None):
             raise ValueError("cthings_webhook: basic_username and basic_password go together")
         if (header[0] is None) != (header[1] is None):
@@ -306,7 +329,7 @@ class Settings:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             tls.minimum_version = ssl.TLSVersion.TLSv1_2
             try:
-                tls.load_cert_chain(certfile, keyfile, _text(args, "keyfile_password"))
+                tls.load_cert_chain(certfile, keyfile, _secret(args, "keyfile_password", "certfile", environ))
             except (OSError, ssl.SSLError) as error:
                 raise ValueError(f"cthings_webhook: cannot load certfile/keyfile ({error})") from None
         return cls(

@@ -382,6 +382,22 @@ def test_bad_arguments_fail_before_anything_listens(log, args, message):
     assert not any("listening" in line for line in log.lines)
 
 
+def test_secrets_may_come_from_the_environment_but_names_never_do(log, monkeypatch):
+    monkeypatch.setenv("CTHINGS_WEBHOOK_HEADER_VALUE", HEADER["header_value"])
+    monkeypatch.setenv("CTHINGS_WEBHOOK_PASSWORD", BASIC["basic_password"])
+
+    async def scenario() -> list[int]:
+        async with Listener(log, header_name=HEADER["header_name"], header_value="") as header_listener:
+            by_header = await header_listener.send(post("/", reading_body(), GOOD_HEADER))
+        async with Listener(log, basic_username=BASIC["basic_username"]) as basic_listener:
+            by_basic = await basic_listener.send(post("/", reading_body(), GOOD_BASIC))
+        return [by_header.status, by_basic.status]
+
+    assert run(scenario()) == [200, 200]
+    with pytest.raises(ValueError, match="set basic_username and basic_password, or header_name and header_value"):
+        WEBHOOK["Settings"].from_args({"host": "127.0.0.1"})  # a password alone in the environment authenticates nobody
+
+
 def test_arguments_given_as_strings_and_empty_optionals_work(log):
     async def scenario() -> int:
         async with Listener(log, **BASIC, port="0", max_body_bytes="65536", max_connections="4", certfile="", keyfile="",
