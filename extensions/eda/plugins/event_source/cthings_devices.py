@@ -14,10 +14,11 @@ description:
   - An event source for C(ansible-rulebook) and EDA controller. cThings Cloud reports a device's connection only in its
     device API (C(connection.status)), not in webhooks, so this source reads the device list every O(interval) seconds
     and emits an event when a device's status changes.
-  - "Each event is C(event.cthings) = C({"type": "offline" | "online", "device_id", "device_name", "last_connected",
+  - >-
+    Each event is C(event.cthings) = C({"type": "offline" | "online", "device_id", "device_name", "last_connected",
     "signal_strength", "entity_id", "entity_name", "device_type", "initial"}); C(initial) is V(true) only for the
-    events of O(report_offline_at_start)."
-  - The first successful poll is the baseline: it emits nothing unless O(report_offline_at_start) is set. After that, a
+    events of O(report_offline_at_start).
+  - The first successful poll is the baseline, it emits nothing unless O(report_offline_at_start) is set. After that, a
     device whose status flips emits one event. A device seen for the first time, a device without a status, and a device
     that left the list emit nothing, so a partial or odd reply never looks like a transition.
   - It uses the collection's own cThings client and token store, like the modules (v3 with the v2 fallback where the

@@ -13,13 +13,15 @@ version_added: 0.2.0
 description:
   - An event source for C(ansible-rulebook) and EDA controller. It runs an HTTPS listener for the webhooks cThings
     Cloud sends for every device reading, and puts one event per reading on the rulebook's queue.
-  - "Each event is C(event.cthings) = C({"type": "reading", "device_id", "device_name", "dtm", "readings": {key: {"value",
+  - >-
+    Each event is C(event.cthings) = C({"type": "reading", "device_id", "device_name", "dtm", "readings": {key: {"value",
     "unit", "description", "primary"}}}) plus C(event.meta.received_at) (UTC, ISO 8601) and C(event.meta.endpoint) (the
-    path the reading was posted to, without its query)."
+    path the reading was posted to, without its query).
   - Every request must authenticate, with Basic authorization (O(basic_username) and O(basic_password)) or with a header
     of your choice (O(header_name) and O(header_value)), as configured for the webhook in cThings. Credentials are
     compared in constant time. A request without valid credentials gets C(401) and emits nothing; its body is not parsed.
-  - The body must be the vendor's webhook shape, C({"uuid", "name", "device", "route", "dtm", "data": {key: {"value", ...}}}),
+  - >-
+    The body must be the vendor's webhook shape, C({"uuid", "name", "device", "route", "dtm", "data": {key: {"value", ...}}}),
     checked with a JSON schema. A body that is not JSON or not that shape gets C(400) and emits nothing.
   - Bodies are bounded (O(max_body_bytes), C(413) beyond), every request must arrive within O(request_timeout) seconds
     (slow clients are disconnected), and at most O(max_connections) connections are served at once (C(503) beyond), so a

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 COLLECTION = Path(__file__).resolve().parents[6]
 SOURCES = COLLECTION / "extensions" / "eda" / "plugins" / "event_source"
@@ -32,6 +33,16 @@ def load_source(name: str) -> dict[str, Any]:
     finally:
         sys.path_hooks[:] = hooks
         sys.path_importer_cache.pop(path, None)
+
+
+def documented_options(namespace: dict[str, Any], fragments: dict[str, dict[str, Any]] | None = None) -> set[str]:
+    """The options a source's DOCUMENTATION declares (its own and its fragments'), parsed as ansible-doc parses them."""
+    documentation = yaml.safe_load(namespace["DOCUMENTATION"])
+    yaml.safe_load(namespace["EXAMPLES"])  # must parse too: galaxy-importer and ansible-doc read both
+    options = set(documentation["options"])
+    for fragment in documentation.get("extends_documentation_fragment", []):
+        options |= set((fragments or {})[fragment])
+    return options
 
 
 class LogRecorder(logging.Handler):

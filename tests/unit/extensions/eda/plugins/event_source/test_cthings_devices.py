@@ -11,9 +11,11 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
+from ansible_collections.ctcloud.cloud.plugins.doc_fragments.cthings import ModuleDocFragment
 from ansible_collections.ctcloud.cloud.plugins.module_utils import errors, transport
-from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import load_source
+from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import documented_options, load_source
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CTHINGS_CLIENT, FakeServer, Scripted, envelope
 
 DEVICES = load_source("cthings_devices")
@@ -206,3 +208,8 @@ def test_backoff_doubles_up_to_its_cap():
     assert [settings.backoff(failures) for failures in range(1, 6)] == [20, 40, 60, 60, 60]
     capped_below_interval = DEVICES["Settings"]({"client_id": "id", "client_secret": "secret", "interval": 30, "max_backoff": 5}, environ={})
     assert capped_below_interval.backoff(1) == 30  # never sooner than the normal interval
+
+
+def test_the_documented_arguments_are_exactly_the_accepted_ones():
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert documented_options(DEVICES, {"ctcloud.cloud.cthings": fragment}) == set(DEVICES["OPTIONS"])

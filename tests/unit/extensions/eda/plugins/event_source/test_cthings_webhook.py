@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import load_source
+from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import documented_options, load_source
 
 WEBHOOK = load_source("cthings_webhook")
 LOGGER = "ctcloud.cloud.cthings_webhook"
@@ -82,12 +82,13 @@ class Listener:
         self.tls: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Listener:
+        seen = len(self.log.lines)  # a listener of the same test before this one logged its own port
         self.task = asyncio.create_task(WEBHOOK["main"](self.queue, self.args))
         while not self.port:
             if self.task.done():
                 self.task.result()  # raises what main() raised
                 raise AssertionError("main() returned without listening")
-            for line in self.log.lines:
+            for line in self.log.lines[seen:]:
                 match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
                 if match:
                     self.port = int(match.group(1))
@@ -405,6 +406,10 @@ def test_arguments_given_as_strings_and_empty_optionals_work(log):
             return (await listener.send(post("/", reading_body(), GOOD_BASIC))).status
 
     assert run(scenario()) == 200
+
+
+def test_the_documented_arguments_are_exactly_the_accepted_ones():
+    assert documented_options(WEBHOOK) == set(WEBHOOK["OPTIONS"])
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
