@@ -1044,13 +1044,16 @@ def stage_builder(ctx: Context) -> str:
         missing = [library for library in ("requests", "jsonschema") if library not in out]
         if code or missing:
             raise HarnessError(f"ansible-builder introspect exited with {code}; missing {missing}")
-        cmd = [ctx.venv.bin("ansible-builder"), "create", "-f", definition, "--context", work / "context"]
-        code = run(cmd, cwd=definition.parent, env=ctx.venv.env(), timeout=300)
-        if code:
-            raise HarnessError(f"ansible-builder create exited with {code}")
-        if not any((work / "context").glob("*file")) or not (work / "context" / "_build" / "requirements.yml").is_file():
-            raise HarnessError("ansible-builder made no Containerfile with the collection requirements")
-    return "introspection lists requests, jsonschema; create made a context"
+        # The decision environment (EDA controller) is built the same way, from its own definition.
+        definitions = [definition] + [path for path in [definition.parent / "decision-environment.yml"] if path.is_file()]
+        for each in definitions:
+            context = work / f"context-{each.stem}"
+            code = run([ctx.venv.bin("ansible-builder"), "create", "-f", each, "--context", context], cwd=each.parent, env=ctx.venv.env(), timeout=300)
+            if code:
+                raise HarnessError(f"ansible-builder create -f {each.name} exited with {code}")
+            if not any(context.glob("*file")) or not (context / "_build" / "requirements.yml").is_file():
+                raise HarnessError(f"ansible-builder made no Containerfile with the collection requirements from {each.name}")
+    return f"introspection lists requests, jsonschema; create made a context from {', '.join(each.name for each in definitions)}"
 
 
 def stage_py312(ctx: Context) -> str:
