@@ -122,7 +122,11 @@ def collection_module(name: str) -> ModuleType:
         root = str(collections_dir.parent)
         if root not in sys.path:
             sys.path.insert(0, root)
-    return importlib.import_module(f"ansible_collections.ctcloud.cloud.plugins.module_utils.{name}")
+    try:
+        return importlib.import_module(f"ansible_collections.ctcloud.cloud.plugins.module_utils.{name}")
+    except ImportError as error:
+        raise ValueError(f"cthings_devices: cannot import the ctcloud.cloud collection's {name} ({error}); run the source from "
+                         "an installed collection (ansible-galaxy collection install ctcloud.cloud)") from None
 
 
 # ---- arguments ------------------------------------------------------------------------------------

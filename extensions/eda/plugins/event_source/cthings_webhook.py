@@ -457,6 +457,10 @@ class WebhookListener:
             await self._serve_connection(reader, writer)
         except asyncio.CancelledError:
             writer.close()  # the source is stopping; the task was started by asyncio, nobody awaits its cancellation
+        except Exception as error:  # pylint: disable=broad-exception-caught  # one bad request must not leak a connection
+            # The type only: a message could quote the request.
+            LOG.error("cthings_webhook: internal error %s while serving a request; connection closed", type(error).__name__)
+            writer.close()
         finally:
             self.connections.discard(task)  # type: ignore[arg-type]
 

@@ -330,6 +330,29 @@ def test_logs_name_the_path_but_never_credentials_queries_or_bodies(log):
         assert secret not in text
 
 
+def test_an_internal_error_closes_that_connection_quietly_and_the_listener_goes_on(log, monkeypatch):
+    namespace = WEBHOOK["WebhookListener"]._read_and_emit.__globals__  # the module's globals, as the methods see them
+
+    def broken(payload: Any) -> str:
+        raise RuntimeError(f"bug while looking at {CANARY}")
+
+    async def scenario() -> tuple[bytes, int, int]:
+        async with Listener(log, **BASIC) as listener:
+            monkeypatch.setitem(namespace, "_schema_problem", broken)
+            reader, writer = await listener.connect()
+            writer.write(post("/", reading_body(), GOOD_BASIC))
+            dropped = await reader.read()
+            writer.close()
+            monkeypatch.undo()
+            after = await listener.send(post("/", reading_body(), GOOD_BASIC))
+            return dropped, after.status, len(listener.events())
+
+    dropped, status, emitted = run(scenario())
+    assert (dropped, status, emitted) == (b"", 200, 1)
+    assert any("internal error RuntimeError" in line for line in log.lines)
+    assert not any(CANARY in line for line in log.lines)
+
+
 def test_https_with_a_certificate(log, tmp_path):
     pytest.importorskip("cryptography")
     cert, key = self_signed_certificate(tmp_path)
