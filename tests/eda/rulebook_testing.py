@@ -104,5 +104,3 @@ def clean_environment(tmp_path: Path) -> dict[str, str]:
     env["ANSIBLE_NOCOLOR"] = "1"
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     return env
-
-

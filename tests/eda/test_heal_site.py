@@ -136,4 +136,3 @@ def test_offline_device_heals_its_site_once_and_a_hot_reading_runs_the_user_play
     # Secrets of the clouds and of the webhook never reach the output.
     for secret in (WEBHOOK_TOKEN, emulator.cthings["client_secret"], emulator.ct["client_secret"], emulator.ct["refresh_token"]):
         assert secret not in output
-
