@@ -70,6 +70,18 @@ def field_errors(error: ApiError) -> dict[str, list[str]]:
     return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}
 
 
+def rails_boolean(value: Any) -> Any:
+    """A Rails boolean as Python's: CT sends ``true``/``false`` or ``1``/``0`` (docs/api-contract.md, "Corrections")."""
+    if value in (0, 1) and not isinstance(value, bool):
+        return bool(value)
+    return value
+
+
+def with_booleans(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """``record`` with each of ``fields`` it has as a real boolean; the API's other values are kept."""
+    return dict(record, **{name: rails_boolean(record[name]) for name in fields if name in record})
+
+
 def _bounded_lineage(chain: list[str]) -> list[str]:
     """Each digest once, in chain order; when too long, the root and the newest.
 
