@@ -32,8 +32,8 @@ attributes:
     details:
       - In check mode a location that would be created is returned as it would be (without its server-assigned
         O(id)), with the full diff.
-      - A rename's new slug is decided by CT: check mode shows it as C((known after update)) in the diff, and null in
-        RV(location).
+      - CT decides a renamed location's new slug, so check mode shows it as C((known after update)) in the diff, and null
+        in RV(location).
   diff_mode:
     support: full
 options:
@@ -169,7 +169,7 @@ RETURN = r"""
 location:
   description:
     - The location as the API returns it after the change (bare, not wrapped), evened out the same way whatever the API
-      sends: C(id) a digit string, C(archived) and C(daily_limit) V(true)/V(false) (CT may send V(1)/V(0)), and
+      sends - C(id) a digit string, C(archived) and C(daily_limit) V(true)/V(false) (CT may send V(1)/V(0)), and
       C(state) (V(active) or V(archived)) derived from C(archived) when CT leaves it out.
     - In check mode, the location as it would be; a location that would be created has no C(id) and C(slug) yet, and a
       renamed one no C(slug).
