@@ -168,9 +168,9 @@ def test_a_lost_refresh_reply_is_survived_or_ends_in_run_ct_auth_again(start_emu
 
     # What the message says to do: the browser step again, into the same store; later runs need no refresh_token.
     authorize = tmp_path / "authorize.yml"
+    exchange = {**extra_vars["ct_conn"], "redirect_uri": emulator.ct["redirect_uri"], "code": emulator.authorization_code()}
     authorize.write_text(json.dumps([{"hosts": "targets", "gather_facts": False, "tasks": [
-        {"name": "Exchange the new code", "ctcloud.cloud.ct_auth": {**extra_vars["ct_conn"], "redirect_uri": emulator.ct["redirect_uri"],
-                                                                      "code": emulator.authorization_code()}}]}]), encoding="utf-8")
+        {"name": "Exchange the new code", "ctcloud.cloud.ct_auth": exchange}]}]), encoding="utf-8")
     ansible.playbook(authorize, extra_vars).check()
     without_token = dict(extra_vars, ct_conn={key: value for key, value in extra_vars["ct_conn"].items() if key != "refresh_token"})
     assert ansible.playbook(PLAYBOOKS / "ping.yml", without_token).check().one("List the locations").status == "ok"

@@ -31,8 +31,8 @@ SESSION_DATA = ApiError("You cannot delete a location with session data.", "DELE
 class DashboardApi:
     """A CtClient stand-in answering like the dashboard dialect; records every call."""
 
-    def __init__(self, locations=SEEDED, refuse_delete=(1002,)):
-        self.locations = copy.deepcopy(list(locations))
+    def __init__(self, locations=None, refuse_delete=(1002,)):
+        self.locations = copy.deepcopy(list(SEEDED if locations is None else locations))
         self.refuse_delete = set(refuse_delete)
         self.calls = []
 
