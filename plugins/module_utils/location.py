@@ -169,12 +169,9 @@ class LocationResource(Resource):
             if exc.status is None or exc.status < 400 or exc.status >= 500 or exc.status in (401, 404, 429):
                 raise
             raise DeleteRefusedError(
-                f"CT refused to delete location {current.get('location_name')!r} (id {current.get('id')}): {exc.message.rstrip('.')}. "
-                "Archive it instead (state: archived): it keeps its data and can be restored",
-                exc.method,
-                exc.url,
-                exc.status,
-                exc.details,
+                exc,
+                f"location {current.get('location_name')!r} (id {current.get('id')})",
+                "Archive instead (state: archived): an archived location keeps its data and can be restored",
             ) from None
 
     def invalid_for_create(self, options: Mapping[str, Any], where: str = "") -> list[str]:

@@ -94,7 +94,17 @@ def converge(write: Callable[[], T], look: Callable[[], T | None], sleep: Callab
 
 
 class DeleteRefusedError(ApiError):
-    """The API understood a delete and will not do it (a location with session data): nothing was deleted."""
+    """The API understood a delete and will not do it (a location with session data): nothing was deleted.
+
+    ``reason`` is the API's own sentence, ``subject`` names the object (``'Old Depot' (id 1002)``), ``instead``
+    what the user can do rather than delete it.
+    """
+
+    def __init__(self, exc: ApiError, subject: str, instead: str) -> None:
+        super().__init__(f"CT refused to delete {subject}: {exc.message.rstrip('.')}. {instead}", exc.method, exc.url, exc.status, exc.details)
+        self.reason = exc.message.rstrip(".")
+        self.subject = subject
+        self.instead = instead
 
 
 class SetApplyError(CtCloudError):
@@ -316,10 +326,10 @@ class Runner:
                 ) from None
             done.setdefault(self.resource.outcome(item), []).append(label)
         if refused:
-            reasons = "; ".join(f"{label!r}: {exc.message}" for label, exc in refused)
+            reasons = "; ".join(f"{exc.subject}: {exc.reason}" for _label, exc in refused)
             raise SetApplyError(
-                f"CT refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}, {reasons}. Everything else was applied "
-                f"({_so_far(done, [])})",
+                f"CT refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
+                f"Everything else was applied ({_so_far(done, [])})",
                 {"done": done, "refused": [label for label, _exc in refused]},
                 results,
                 done,
