@@ -1022,8 +1022,8 @@ def stage_py312(ctx: Context) -> str:
     )
     for part, func in parts:
         try:
-            func(ctx, venv)
-            results.append(f"{part} passed")
+            detail = func(ctx, venv)
+            results.append(f"{part} passed" + (f" ({detail})" if detail else ""))
             ran = True
         except StageSkipped as ex:
             results.append(f"{part} skipped: {ex}")

@@ -326,7 +326,10 @@ class Runner:
                 ) from None
             done.setdefault(self.resource.outcome(item), []).append(label)
         if refused:
-            reasons = "; ".join(f"{exc.subject}: {exc.reason}" for _label, exc in refused)
+            by_reason: dict[str, list[str]] = {}
+            for _label, exc in refused:
+                by_reason.setdefault(exc.reason, []).append(exc.subject)
+            reasons = "; ".join(f"{reason} ({', '.join(subjects)})" for reason, subjects in by_reason.items())
             raise SetApplyError(
                 f"CT refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
                 f"Everything else was applied ({_so_far(done, [])})",

@@ -159,7 +159,8 @@ def test_a_set_goes_on_past_refused_deletes_and_fails_at_the_end_listing_them():
     error = caught.value
     assert error.details["refused"] == ["Old Depot", "Older Depot"]
     assert error.done == {"updated": ["Harbour Cafe"], "deleted": ["Spare Kiosk"]}
-    assert str(error).count("You cannot delete a location with session data") == 2
+    assert str(error).startswith("CT refused to delete 2 locations: You cannot delete a location with session data "
+                                 "(location 'Old Depot' (id 1002), location 'Older Depot' (id 1003)). Archive instead (state: archived)")
     assert "Everything else was applied" in str(error)
     assert [loc["location_name"] for loc in api.locations] == ["Harbour Cafe", "Old Depot", "Older Depot"]
     assert [result and result["location_name"] for result in error.results] == ["Harbour Cafe", "Old Depot", "Older Depot", None]
