@@ -14,9 +14,10 @@ Commands:
     ``tests/requirements-latest.txt`` for another interpreter), write the
     offline pip bootstrap shims ansible-test needs, and sync the collection copy
     under ``.build/collections/ansible_collections/ctcloud/cloud``.
-``test [--only STAGES] [--skip STAGES] [--list]``
+``test [--only STAGES] [--skip STAGES] [--list] [--dialect NAME]``
     Run setup, then the test stages (see ``STAGES``), print a summary table and
-    exit non-zero when a stage failed.
+    exit non-zero when a stage failed. ``--dialect`` runs the emulator-backed
+    stages against one emulator dialect (``DIALECTS``) instead of their own.
 ``demo [--installed PATH] [-- ANSIBLE-PLAYBOOK ARGS]``
     Start a fresh emulator and run ``playbooks/demo.yml`` against it.
 ``emulator [EMULATOR ARGS]``
@@ -102,6 +103,14 @@ sys.exit(subprocess.run([sys.executable, "-m", "pip", "install"] + ARGS, check=F
 EXTRA_SANITY_PYTHONS = ("3.10", "3.12", "3.13")
 MATRIX_PYTHON = "3.12"
 
+# The emulator answers in two dialects (tests/emulator/ctcloud_emulator/dialects.py): "dashboard", the APIs as
+# the vendor's dashboard shows them, and "legacy", the emulator of 0.1.0. Every integration target runs against
+# both, at no extra cost: the integration stage (pinned ansible-core) against dashboard, the py312 stage (newest
+# ansible-core) against legacy. `test --dialect NAME` runs both stages against one dialect. See DEVELOPERS.md.
+DIALECTS = ("dashboard", "legacy")
+INTEGRATION_DIALECT = "dashboard"
+MATRIX_DIALECT = "legacy"
+
 # The emulator's start line -> tests/integration/integration_config.yml (docs/api-contract.md).
 CONFIG_FROM_START_LINE = (
     ("ct_api_url", ("ct", "api_url")),
@@ -115,6 +124,7 @@ CONFIG_FROM_START_LINE = (
     ("cthings_client_id", ("cthings", "client_id")),
     ("cthings_client_secret", ("cthings", "client_secret")),
     ("emulator_admin_url", ("admin_url",)),
+    ("emulator_dialect", ("dialect",)),
 )
 # The same as the demo/shell environment variables the modules read (CT_API_URL, ...): the
 # connection values only, upper-cased.
@@ -700,6 +710,7 @@ class Context:
 
     venv: Venv
     tarball: Path | None = None
+    dialect: str | None = None  # `test --dialect`: every emulator-backed stage against this dialect only
 
     def ansible_test(self, venv: Venv | None = None) -> list[str]:
         """The start of an ansible-test command line for a venv (default: .venv)."""
@@ -779,12 +790,13 @@ def integration_targets() -> list[str]:
     return sorted(path.parent.name for path in targets.glob("*/aliases")) if targets.is_dir() else []
 
 
-def _integration(ctx: Context, venv: Venv) -> str:
+def _integration(ctx: Context, venv: Venv, dialect: str = INTEGRATION_DIALECT) -> str:
     targets = integration_targets()
     if not targets:
         raise StageSkipped("no integration targets (tests/integration/targets/*/aliases) yet")
     config = COPY / INTEGRATION_CONFIG
-    with temp_dir(f"integration-py{venv.version}") as work, Emulator(ctx.venv, work) as emulator:
+    dialect = ctx.dialect or dialect
+    with temp_dir(f"integration-py{venv.version}") as work, Emulator(ctx.venv, work, ["--dialect", dialect]) as emulator:
         token_store = work / "tokens" / "tokens.json"
         write_integration_config(config, emulator, token_store)
         env = venv.env()
@@ -802,7 +814,7 @@ def _integration(ctx: Context, venv: Venv) -> str:
             raise HarnessError(f"ansible-test integration on Python {venv.version} exited with {code}")
         if ALL_SKIPPED in output:
             raise StageSkipped("ansible-test skipped every integration target (see their aliases)")
-    return f"{len(targets)} target(s)"
+    return f"{len(targets)} target(s) against the {dialect} dialect"
 
 
 class TargetTimer:
@@ -832,8 +844,8 @@ class TargetTimer:
 
 
 def stage_integration(ctx: Context) -> str:
-    """ansible-test integration against a fresh emulator (URLs in integration_config.yml)."""
-    return _integration(ctx, ctx.venv)
+    """ansible-test integration against a fresh emulator of the dashboard dialect (URLs in integration_config.yml)."""
+    return _integration(ctx, ctx.venv, INTEGRATION_DIALECT)
 
 
 def stage_system(ctx: Context) -> str:
@@ -842,7 +854,10 @@ def stage_system(ctx: Context) -> str:
     if not system.is_dir() or not any(system.rglob("test_*.py")):
         raise StageSkipped("tests/system has no test_*.py yet")
     cmd = [ctx.venv.python, "-m", "pytest", "tests/system", "-q", "-p", "no:cacheprovider"]
-    code = run(cmd, cwd=REPO, env=ctx.venv.env(COLLECTIONS_ROOT), timeout=1800)
+    env = ctx.venv.env(COLLECTIONS_ROOT)
+    if ctx.dialect:
+        env["CTCLOUD_EMULATOR_DIALECTS"] = ctx.dialect  # tests/system/conftest.py: the dialects its emulators speak
+    code = run(cmd, cwd=REPO, env=env, timeout=1800)
     if code == 5:
         raise StageSkipped("pytest collected no tests in tests/system")
     if code:
@@ -1057,7 +1072,7 @@ def stage_builder(ctx: Context) -> str:
 
 
 def stage_py312(ctx: Context) -> str:
-    """Units and integration on Python 3.12 with the newest ansible-core pip gives there."""
+    """Units and integration (legacy dialect) on Python 3.12 with the newest ansible-core pip gives there."""
     python = find_python(MATRIX_PYTHON)
     if python is None:
         message = f"no Python {MATRIX_PYTHON} interpreter found"
@@ -1069,10 +1084,14 @@ def stage_py312(ctx: Context) -> str:
     core = version.splitlines()[0] if version else "ansible-core ?"
     note(core)
     results, ran, failed = [], False, False
-    for part, func in (("units", _units), ("integration", _integration)):
+    parts: tuple[tuple[str, Callable[[Context, Venv], object]], ...] = (
+        ("units", _units),
+        ("integration", lambda context, matrix_venv: _integration(context, matrix_venv, MATRIX_DIALECT)),
+    )
+    for part, func in parts:
         try:
-            func(ctx, venv)
-            results.append(f"{part} passed")
+            detail = func(ctx, venv)
+            results.append(f"{part} passed" + (f" ({detail})" if detail else ""))
             ran = True
         except StageSkipped as ex:
             results.append(f"{part} skipped: {ex}")
@@ -1124,7 +1143,7 @@ def run_demo(venv: Venv, collections: Path, extra: Sequence[str]) -> int:
     playbook = collection / DEMO_PLAYBOOK
     if not playbook.is_file():
         raise StageSkipped(f"{DEMO_PLAYBOOK} does not exist yet in {collection}: nothing to demo")
-    with temp_dir("demo") as work, Emulator(venv, work, ["--state-file", str(work / "emulator-state.json")]) as emulator:
+    with temp_dir("demo") as work, Emulator(venv, work, ["--dialect", "dashboard", "--state-file", str(work / "emulator-state.json")]) as emulator:
         env = venv.env(collections)
         env.update(emulator_environment(emulator, work / "tokens" / "tokens.json"))
         return run([venv.bin("ansible-playbook"), DEMO_PLAYBOOK, *extra], cwd=collection, env=env, timeout=1800)
@@ -1169,7 +1188,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     started = time.monotonic()
     header("setup")
     venv = setup()
-    ctx = Context(venv)
+    ctx = Context(venv, dialect=args.dialect)
     results = [run_stage(ctx, name, func, f"[{index}/{len(selected)}]") for index, (name, func) in enumerate(selected, 1)]
     return summary(results, time.monotonic() - started)
 
@@ -1263,6 +1282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_test.add_argument("--only", metavar="STAGES", help="comma-separated stages to run")
     p_test.add_argument("--skip", metavar="STAGES", help="comma-separated stages to leave out")
     p_test.add_argument("--list", action="store_true", help="list the stages and exit")
+    p_test.add_argument("--dialect", choices=DIALECTS,
+                        help="run the emulator-backed stages (integration, py312, system) against this dialect only")
     p_test.set_defaults(func=cmd_test)
 
     p_demo = sub.add_parser("demo", help="run playbooks/demo.yml against a fresh emulator")

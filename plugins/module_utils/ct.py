@@ -13,6 +13,14 @@ A user may give the same initial refresh token on every run (a CI secret) long
 after it was rotated away: each stored entry keeps the SHA-256 digests of every
 refresh token in its chain (its *lineage*), and a given token found there means
 "continue from the newest token of this chain".
+
+Doorkeeper may instead revoke the old refresh token at the refresh itself (an
+install without ``previous_refresh_token``, as CT's 2015-era token reply suggests).
+Both work, with one difference no client can remove: if the refresh reply is lost
+on the way, the old token is already dead and the new one never arrived. A refresh
+is therefore resent by this file, not by the transport, so that it knows when that
+happened and can say what to do (run ``ct_auth`` again). Token errors are decided by
+the body's ``error``: older Doorkeeper answers every one of them with 401.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
 DEFAULT_AUTH_URL = "https://id.ctapp.io"
 DEFAULT_TOKEN_LIFETIME = 7200  # the seed's expires_in
 LINEAGE_LENGTH = 50
+REFRESH_ATTEMPTS = 5
+REFRESH_PAUSE = 0.5  # seconds before the second attempt, doubled per attempt
 
 
 def digest(token: str) -> str:
@@ -70,6 +80,18 @@ def field_errors(error: ApiError) -> dict[str, list[str]]:
     return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}
 
 
+def rails_boolean(value: Any) -> Any:
+    """A Rails boolean as Python's: CT sends ``true``/``false`` or ``1``/``0`` (docs/api-contract.md, "Corrections")."""
+    if value in (0, 1) and not isinstance(value, bool):
+        return bool(value)
+    return value
+
+
+def with_booleans(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """``record`` with each of ``fields`` it has as a real boolean; the API's other values are kept."""
+    return dict(record, **{name: rails_boolean(record[name]) for name in fields if name in record})
+
+
 def _bounded_lineage(chain: list[str]) -> list[str]:
     """Each digest once, in chain order; when too long, the root and the newest.
 
@@ -80,6 +102,10 @@ def _bounded_lineage(chain: list[str]) -> list[str]:
     if len(unique) <= LINEAGE_LENGTH:
         return unique
     return unique[:1] + unique[-(LINEAGE_LENGTH - 1):]
+
+
+class LostRefreshError(AuthError):
+    """A refresh whose reply was lost, after which the old refresh token was refused: the chain cannot continue."""
 
 
 class CtAuth(TokenProvider):
@@ -144,7 +170,8 @@ class CtAuth(TokenProvider):
             except AuthError as exc:
                 if oauth_error_code(exc) != "invalid_grant":
                     raise
-                failure = exc  # this one was revoked; the next candidate may still work
+                if not isinstance(failure, LostRefreshError):
+                    failure = exc  # this one was revoked; the next candidate may still work
                 continue
             return self._save(txn, reply, [*lineage, digest(refresh_token)])
         raise failure  # type: ignore[misc]
@@ -152,16 +179,39 @@ class CtAuth(TokenProvider):
     # -- internals ---------------------------------------------------------
 
     def _grant(self, fields: Mapping[str, str], replay_safe: bool) -> dict[str, Any]:
+        """One grant; a refresh is resent here after an unknown outcome (5xx, no reply), at most REFRESH_ATTEMPTS times."""
         form = dict(fields, client_id=self.client_id, client_secret=self.client_secret)
-        self.token_requests += 1
-        try:
-            reply = self.transport.request("POST", self.token_url, form=form, replay_safe=replay_safe, describe_error=describe_oauth_error)
-        except ApiError as exc:
-            raise self._auth_error(exc, fields["grant_type"]).redacted(self.secrets()) from None
-        return check(CT_TOKEN, reply.data, "POST", self.token_url, reply.status)
+        refreshing = fields["grant_type"] == "refresh_token"
+        lost: ApiError | None = None
+        for attempt in range(1, REFRESH_ATTEMPTS + 1):
+            self.token_requests += 1
+            try:
+                # replay_safe=False: the transport then resends only what provably never reached CT.
+                reply = self.transport.request(
+                    "POST", self.token_url, form=form, replay_safe=replay_safe and not refreshing, describe_error=describe_oauth_error
+                )
+            except ApiError as exc:
+                if refreshing and replay_safe and exc.retryable and attempt < REFRESH_ATTEMPTS:
+                    lost = exc  # CT may have made the grant, and (revoking at refresh) dropped the token we hold
+                    time.sleep(REFRESH_PAUSE * 2 ** (attempt - 1))
+                    continue
+                raise self._auth_error(exc, fields["grant_type"], lost).redacted(self.secrets()) from None
+            return check(CT_TOKEN, reply.data, "POST", self.token_url, reply.status)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _auth_error(self, exc: ApiError, grant_type: str) -> ApiError:
+    def _auth_error(self, exc: ApiError, grant_type: str, lost: ApiError | None = None) -> ApiError:
         code = oauth_error_code(exc)
+        if code == "invalid_grant" and grant_type == "refresh_token" and lost is not None:
+            return LostRefreshError(
+                f"CT's reply to a token refresh was lost ({lost.message}), and CT then rejected the refresh token (invalid_grant): "
+                "it had already replaced it, revoking the old one at the refresh, and the new one never arrived. This token chain "
+                f"cannot continue: run ctcloud.cloud.ct_auth again to authorize anew (docs/ct-authorization.md); {self.store.path} "
+                "then holds the new chain",
+                exc.method,
+                exc.url,
+                exc.status,
+                details=exc.details,
+            )
         if code == "invalid_grant" and grant_type == "refresh_token":
             hint = (
                 "CT rejected the refresh token (invalid_grant): it was revoked, or rotated by an earlier run whose "

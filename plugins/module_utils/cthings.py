@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from typing import Any, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
@@ -50,11 +50,24 @@ DEFAULT_TOKEN_LIFETIME = 3600  # the seed's expires_in
 # The seed: "Wherever possible v3 should be used ... Some endpoints aren't available in the
 # v3 version, in which case you should fallback to v2." The fallback is declared here, per
 # endpoint, rather than guessed from a 404 (which also means "no such device").
-ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "device": ("v3", "device/{device_id}", CTHINGS_DEVICE),
-    "devices": ("v3", "device", CTHINGS_DEVICE_LIST),
-    "device_readings": ("v2", "device/{device_id}/readings", CTHINGS_READING_LIST),
+# The last column is every query parameter the contract names for the endpoint: nothing else is
+# ever sent, because a strict server refuses unknown parameters (docs/api-contract.md, "cThings").
+ENDPOINTS: dict[str, tuple[str, str, dict[str, Any], tuple[str, ...]]] = {
+    "device": ("v3", "device/{device_id}", CTHINGS_DEVICE, ()),
+    "devices": ("v3", "device", CTHINGS_DEVICE_LIST, ("page", "limit", "entity", "type", "active")),
+    "device_readings": ("v2", "device/{device_id}/readings", CTHINGS_READING_LIST, ("from", "to")),
 }
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (without any user:password@), to compare where links lead."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
 
 
 def describe_cthings_error(status: int, data: Any, text: str) -> str:
@@ -87,7 +100,9 @@ class CthingsAuth(TokenProvider):
                 describe_error=describe_oauth_error,
             )
         except ApiError as exc:
-            if oauth_error_code(exc) == "invalid_client" or exc.status == 401:
+            code = oauth_error_code(exc)
+            # The body's error decides; the status only when there is none (token servers differ on 400 and 401).
+            if code == "invalid_client" or (code is None and exc.status == 401):
                 exc = AuthError(f"cThings rejected client_id/client_secret ({exc.message})", exc.method, exc.url, exc.status, exc.details)
             raise exc.redacted(self.secrets()) from None
         data = check(CTHINGS_TOKEN, reply.data, "POST", self.auth_url, reply.status)
@@ -127,9 +142,16 @@ class CthingsClient(BearerClient):
         return cls(api_url or DEFAULT_API_URL, auth, transport, workers)
 
     def endpoint_url(self, endpoint: str, **path: str) -> str:
-        version, template, _schema = ENDPOINTS[endpoint]
+        version, template, _schema, _parameters = ENDPOINTS[endpoint]
         quoted = {name: quote(value, safe="") for name, value in path.items()}
         return f"{self.api_url}/{version}/{template.format(**quoted)}"
+
+    @staticmethod
+    def _query(endpoint: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        unnamed = sorted(set(params or {}) - set(ENDPOINTS[endpoint][3]))
+        if unnamed:  # a bug of ours, not the user's: never let it reach the server
+            raise ValueError(f"the contract names no query parameter {', '.join(unnamed)} for the {endpoint} endpoint")
+        return dict(params or {})
 
     def get_envelope(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET one URL (a built endpoint URL or a ``links.next``): the checked envelope (see BearerClient.authorized)."""
@@ -138,17 +160,26 @@ class CthingsClient(BearerClient):
     def call(self, endpoint: str, params: Mapping[str, Any] | None = None, **path: str) -> Any:
         """The checked ``data`` of one endpoint's envelope."""
         url = self.endpoint_url(endpoint, **path)
-        envelope = self.get_envelope(url, params)
+        envelope = self.get_envelope(url, self._query(endpoint, params) or None)
         return check(ENDPOINTS[endpoint][2], envelope["data"], "GET", url, envelope.get("code"))
 
     def collect(self, endpoint: str, params: Mapping[str, Any] | None = None, **path: str) -> list[Any]:
-        """Every item of a paginated endpoint (``links.next``), pages fetched concurrently where possible."""
+        """Every item of an endpoint, following ``links.next`` when a reply has it (pages fetched concurrently where possible).
+
+        Only the parameters the contract names for the endpoint are sent; a larger page (``limit``) is asked
+        for only where it is named, and a link to another origin than the API's is not followed.
+        """
         url = self.endpoint_url(endpoint, **path)
         schema = ENDPOINTS[endpoint][2]
-        query = dict(params or {})
-        query.setdefault("limit", CTHINGS_LIMIT_MAX)
+        query = self._query(endpoint, params)
+        if "limit" in ENDPOINTS[endpoint][3]:
+            query.setdefault("limit", CTHINGS_LIMIT_MAX)
+        api_origin = origin(self.api_url)
 
         def fetch(page_url: str, page_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+            if origin(page_url) != api_origin:
+                raise ApiError(f"the API's links.next leads to {origin(page_url)}, not to the API's own origin {api_origin}; not followed",
+                               "GET", self.api_url)
             envelope = self.get_envelope(page_url, page_params)
             check(schema, envelope["data"], "GET", page_url, envelope.get("code"))
             return envelope
@@ -157,7 +188,7 @@ class CthingsClient(BearerClient):
             links = envelope.get("links")
             return links if isinstance(links, dict) else {}
 
-        first = fetch(url, query)
+        first = fetch(url, query or None)
         return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.workers)
 
     # -- the resources ---------------------------------------------------

@@ -33,6 +33,7 @@ DELETE = "delete"
 NOTHING = "none"
 _PREDICTED: Any = object()  # "no result given: show the prediction"
 KNOWN_AFTER_CREATE = "(known after create)"
+KNOWN_AFTER_UPDATE = "(known after update)"
 
 
 def _same_value(value: Any) -> Any:
@@ -70,11 +71,15 @@ class Shape:
         key: str,
         identity: Sequence[str] = (),
         derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        recomputed: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.name = name
         self.fields = tuple(fields)
         self.key = key
         self.identity = tuple(identity)  # API fields that identify an object (id, slug) shown in views
+        # API field -> identity fields the server computes anew when it changes (a location's slug follows its name),
+        # so that a prediction does not claim their old values.
+        self.recomputed = {api: tuple(fields) for api, fields in (recomputed or {}).items()}
         # API fields the server computes from others (a location's `archived` mirrors its `state`), so that
         # a prediction shows them as the server will.
         self.derive = derive
@@ -90,17 +95,18 @@ class Shape:
     def key_of(self, obj: Mapping[str, Any]) -> Any:
         return obj.get(self.by_option[self.key].api)
 
-    def view(self, obj: Mapping[str, Any] | None, predicted_create: bool = False) -> dict[str, Any]:
+    def view(self, obj: Mapping[str, Any] | None, predicted_create: bool = False, unknown: Sequence[str] = ()) -> dict[str, Any]:
         """An API object in the user's words: identity fields, then every managed option.
 
         For a create that has not happened yet, what only the server will decide (its id, and
         fields the user did not give that the contract names no default for) is shown as
-        ``KNOWN_AFTER_CREATE`` rather than claimed to be null.
+        ``KNOWN_AFTER_CREATE`` rather than claimed to be null; identity fields an update will
+        make the server recompute (``unknown``) as ``KNOWN_AFTER_UPDATE``.
         """
         if obj is None:
             return {}
         if not predicted_create:
-            shown = {api: obj.get(api) for api in self.identity}
+            shown = {api: KNOWN_AFTER_UPDATE if api in unknown else obj.get(api) for api in self.identity}
             shown.update((f.option, f.from_api(obj.get(f.api))) for f in self.fields)
             return shown
         shown = {api: KNOWN_AFTER_CREATE if obj.get(api) is None else obj[api] for api in self.identity}
@@ -134,11 +140,21 @@ class Plan:
         return self.action != NOTHING
 
     @property
+    def recomputed(self) -> tuple[str, ...]:
+        """Identity fields the server will compute anew because this update changes what they follow."""
+        if self.action != UPDATE:
+            return ()
+        return tuple(dict.fromkeys(field for api in self.payload for field in self.shape.recomputed.get(api, ())))
+
+    @property
     def predicted(self) -> dict[str, Any] | None:
-        """The API object as it will be after the plan is carried out."""
+        """The API object as it will be after the plan is carried out (null where only the server will know)."""
         if self.action == DELETE or (self.current is None and self.action == NOTHING):
             return None  # deleted, or absent and already missing
-        predicted = dict(self.new_defaults, **self.payload, **self.followup) if self.action == CREATE else dict(self.current or {}, **self.payload)
+        if self.action == CREATE:
+            predicted = dict(self.new_defaults, **self.payload, **self.followup)
+        else:
+            predicted = dict(self.current or {}, **self.payload, **dict.fromkeys(self.recomputed))
         return self.shape.derive(predicted) if self.shape.derive else predicted
 
     @property
@@ -156,9 +172,10 @@ class Plan:
         """Before and after in the user's words; ``result`` is the object the API returned, if it ran."""
         after = self.predicted if result is _PREDICTED else result
         label = f"{self.shape.name} {self.shape.key_of(self.current or after or {})!r}"
+        predicting = result is _PREDICTED
         return {
             "before": self.shape.view(self.current),
-            "after": self.shape.view(after, predicted_create=result is _PREDICTED and self.action == CREATE),
+            "after": self.shape.view(after, predicted_create=predicting and self.action == CREATE, unknown=self.recomputed if predicting else ()),
             "before_header": label if self.current else "(absent)",
             "after_header": label if self.action != DELETE else "(absent)",
         }
@@ -246,7 +263,8 @@ class SetPlan:
             if item.current is not None:
                 before[label] = self.shape.view(item.current)
             if outcome is not None:
-                after[label] = self.shape.view(outcome, predicted_create=results is None and item.action == CREATE)
+                after[label] = self.shape.view(outcome, predicted_create=results is None and item.action == CREATE,
+                                               unknown=item.recomputed if results is None else ())
         return {"before": before, "after": after}
 
     def _unique_labels(self) -> list[str]:
@@ -271,12 +289,17 @@ def plan_set(
     """Plans for a declared set.
 
     Each entry of ``wanted`` is a dict of options, plus ``"_absent": True`` when the object must
-    not exist. An entry with an ``id`` option is matched by id (so it can rename); the others by
-    natural key. Objects no entry names get ``purge(obj)``: the options to apply (e.g. archive),
+    not exist. An entry with an ``id`` option is matched by id or another identity field of the
+    shape (so it can rename); the others by natural key. Objects no entry names get ``purge(obj)``: the options to apply (e.g. archive),
     or ``None`` to delete them; without ``purge`` they are left alone and not planned.
     """
     by_key = index_by_key(shape, current)
     by_id = {str(obj.get(id_field)): dict(obj) for obj in current}
+    for obj in current:
+        # An entry's id may be any identity field (a location's slug), as read in this same listing.
+        for name in shape.identity:
+            if name != id_field and obj.get(name) is not None:
+                by_id.setdefault(str(obj[name]), dict(obj))
     compare = shape.by_option[shape.key].compare
     claimed: set = set()
     plans: list[Plan] = []

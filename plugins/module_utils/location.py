@@ -4,24 +4,34 @@
 """CT locations: the option <-> API field table, input rules, and the API calls.
 
 The only file that knows location paths and field names (``docs/api-contract.md``,
-"Locations"). The natural key is the name; the API does not enforce unique names,
-so a name that matches several locations is an error that lists them.
+"Locations" and its "Corrections"). The natural key is the name, found with the
+exact ``location_name`` filter; the API does not enforce unique names, so a name
+that matches several locations is an error that lists them.
+
+What the real API is seen to do, and this file evens out (the dashboard's source):
+replies may carry no ``state`` (only ``archived``, as ``true``/``false`` or ``1``/``0``);
+a rename gives the location a new slug, so only the numeric id identifies it
+across writes; a delete may be refused ("You cannot delete a location with session
+data"); and the create form is stricter than the settings form.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import with_booleans
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, Shape
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import DeleteRefusedError, Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
 
 # state option -> API state; "absent" never reaches the API (it deletes). The API's `archived` mirrors `state`
 # (docs/api-contract.md, "archive / restore"): SHAPE derives it, so that check mode predicts it too.
 _LIFECYCLE_TO_API = {"present": "active", "archived": "archived"}
 _LIFECYCLE_FROM_API = {"active": "present", "archived": "archived"}
+_STATES = tuple(_LIFECYCLE_FROM_API)
 
 SHAPE = Shape(
     "location",
@@ -31,6 +41,7 @@ SHAPE = Shape(
         Field("street", "street"),
         Field("town", "town"),
         Field("postcode", "postcode"),
+        Field("country", "country"),
         Field("phone", "phone1"),
         Field("website", "location_website"),
         Field("location_type", "location_type"),
@@ -51,14 +62,16 @@ SHAPE = Shape(
     key="name",
     identity=("id", "slug"),
     derive=lambda location: dict(location, archived=location["state"] == "archived") if "state" in location else location,
+    recomputed={"location_name": ("slug",)},
 )
 
-# Text limits from the dashboard's form (docs/api-contract.md).
+# Text limits (minimum, maximum) of the dashboard's settings form, which edits a location that exists
+# (locations/settings/_main.html): every value sent is checked against these before any request.
 _TEXT_RULES = {
-    "name": (5, 100),
-    "address": (5, 200),
-    "town": (3, 100),
-    "postcode": (3, 8),
+    "name": (5, 255),
+    "address": (1, 255),
+    "town": (1, 255),
+    "postcode": (1, 255),
     "street": (0, 200),
     "phone": (0, 50),
     "website": (0, 255),
@@ -66,6 +79,9 @@ _TEXT_RULES = {
     "timezone": (0, 100),
     "development_mode": (0, 100),
 }
+# The create form's (locations/new/_index.html): checked once a plan creates the location, before any write.
+_CREATE_TEXT_RULES = {"name": (5, 100), "address": (5, 200), "town": (3, 200), "postcode": (3, 8)}
+_COUNTRY = re.compile(r"^[a-z]{2}$")  # the dashboard's country-select: lowercase ISO 3166-1 alpha-2 codes
 
 ENTRY_OPTIONS = {
     "id": {"type": "str"},
@@ -74,6 +90,7 @@ ENTRY_OPTIONS = {
     "street": {"type": "str"},
     "town": {"type": "str"},
     "postcode": {"type": "str"},
+    "country": {"type": "str"},
     "phone": {"type": "str"},
     "website": {"type": "str"},
     "location_type": {"type": "str"},
@@ -97,6 +114,8 @@ def validate(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
                 clean[name] = ""
                 continue
             clean[name] = validation.text(clean[name], prefix + name, shortest, longest)
+    if clean["country"] is not None:
+        clean["country"] = country_code(clean["country"], prefix + "country")
     clean["latitude"] = validation.coordinate(clean["latitude"], prefix + "latitude", 90)
     clean["longitude"] = validation.coordinate(clean["longitude"], prefix + "longitude", 180)
     if clean["id"] is not None:
@@ -106,17 +125,66 @@ def validate(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     return clean
 
 
+def country_code(value: Any, field: str) -> str:
+    """A country as the create form sends it: ``gb``, ``us``... (``GB`` is taken as ``gb``)."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if not _COUNTRY.match(text):
+        raise InputError(f"{field} must be a two-letter ISO 3166-1 country code like gb or us, got {value!r}", field)
+    return text
+
+
+def from_reply(location: dict[str, Any]) -> dict[str, Any]:
+    """A location as every reply shape may spell it, evened out: a digit-string id, Rails booleans as booleans,
+    and ``state`` derived from ``archived`` when the API leaves it out (the dashboard reads only ``archived``)."""
+    location = with_booleans(location, ("archived", "daily_limit"))
+    if isinstance(location.get("id"), int):
+        location["id"] = str(location["id"])
+    if location.get("state") is None and isinstance(location.get("archived"), bool):
+        location["state"] = "archived" if location["archived"] else "active"
+    elif location.get("archived") is None and location.get("state") in _STATES:
+        location["archived"] = location["state"] == "archived"
+    return location
+
+
 class LocationResource(Resource):
     shape = SHAPE
     new_defaults = {"id": None, "slug": None, "state": "active", "archived": False}
-    required_on_create = ("name", "address", "town", "postcode")
+    required_on_create = ("name", "address", "town", "postcode", "country")
     body_key = "location"
     schema = CT_LOCATION
     list_key = "locations"
     list_schema = CT_LOCATION_LIST
+    key_filter = "location_name"
 
     def path(self, *rest: Any) -> list[Any]:
         return ["locations", *rest]
+
+    def from_reply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return from_reply(obj)
+
+    def delete(self, current: dict[str, Any]) -> None:
+        try:
+            super().delete(current)
+        except ApiError as exc:
+            if exc.status is None or exc.status < 400 or exc.status >= 500 or exc.status in (401, 404, 429):
+                raise
+            raise DeleteRefusedError(
+                exc,
+                f"location {current.get('location_name')!r} (id {current.get('id')})",
+                "Archive instead (state: archived): an archived location keeps its data and can be restored",
+            ) from None
+
+    def invalid_for_create(self, options: Mapping[str, Any], where: str = "") -> list[str]:
+        prefix = where + "." if where else ""
+        problems = []
+        for name, (shortest, longest) in _CREATE_TEXT_RULES.items():
+            value = options.get(name)
+            if value is not None and not shortest <= len(value) <= longest:
+                problems.append(
+                    f"{prefix}{name} must be {shortest} to {longest} characters to create a location (CT's create form), got "
+                    f"{len(value)}; a location that exists takes up to 255"
+                )
+        return problems
 
     def outcome(self, item: Plan) -> str:
         if item.action == UPDATE and item.payload.get("state") == "archived":

@@ -12,8 +12,11 @@ version_added: 0.1.0
 description:
   - Reboots the CT boxes you select by O(slug), O(id), O(mac) or O(location). The selectors combine; a box
     selected twice is rebooted once. Every selected box must exist, or nothing is rebooted.
-  - Only boxes that are up (state C(online) or C(splash_only)) are rebooted. The others are skipped with a reason in
-    the result, for example C(offline), C(new) (never connected), C(rebooting), C(upgrading) or C(processing).
+  - Only boxes that are up (state C(online) or C(splash_only)) and that CT allows a job (C(allowed_job) is not
+    V(false)) are rebooted. The others are skipped with a reason in the result, for example C(offline), C(new) (never
+    connected), C(rebooting), C(upgrading), C(processing), or a box whose C(allowed_job) is V(false) (CT's dashboard
+    disables reboot then). Nothing is sent to a skipped box; in particular no reboot is sent to an offline box, which CT
+    would hold until the box next starts.
   - With O(wait=true), each box must come back C(online) (or C(splash_only)) within O(wait_timeout) seconds.
     The boxes of a batch are rebooted together and waited for together, so 100 boxes in batches of 10 take about
     ten reboot times, not a hundred.
@@ -141,7 +144,7 @@ boxes:
       type: str
       sample: ap-pzh2ljx7x0
     id:
-      description: The box's numeric id.
+      description: The box's numeric id, as a string (CT sends an integer).
       type: str
       sample: "5001"
     mac:
@@ -168,7 +171,7 @@ boxes:
     reason:
       description: Why the box was skipped, or why a planned reboot did not happen; V(null) otherwise.
       type: str
-      sample: "offline: the API refuses to reboot an offline box"
+      sample: "offline: a reboot would only happen at its next start, so none was sent"
     batch:
       description: The batch (1, 2, ...) the box was rebooted in; V(null) when skipped.
       type: int

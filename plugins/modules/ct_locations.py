@@ -16,9 +16,13 @@ description:
   - Each entry of O(locations) takes the same options as M(ctcloud.cloud.ct_location). Entries are matched to
     existing locations by O(locations[].id) when given (so an entry can rename a location), otherwise by
     O(locations[].name).
-  - The whole list is checked before anything is sent (lengths, coordinates, duplicate names, fields needed to
-    create). If any entry is invalid, nothing is written and every problem is reported at once.
+  - The whole list is checked before anything is sent (lengths, coordinates, duplicate names), and the plan before
+    anything is written (fields and lengths needed to create). If any entry is invalid, nothing is written and every
+    problem is reported at once.
   - Locations you do not declare are left alone, archived or deleted, as O(purge) says.
+  - CT refuses to delete a location with session data. Each refusal is reported with CT's reason, the rest of the plan
+    is still carried out, and the task then fails listing every refused location in RV(refused); archiving
+    (O(purge=archive), or O(locations[].state=archived)) retires such locations.
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
@@ -44,19 +48,26 @@ options:
         description: Numeric id or slug of an existing location; with a different O(locations[].name) it renames it.
         type: str
       name:
-        description: The location's name (API C(location_name)), 5 to 100 characters; unique within the list.
+        description:
+          - The location's name (API C(location_name)); unique within the list.
+          - 5 to 100 characters to create a location, 5 to 255 for one that exists.
         type: str
       address:
-        description: The address (API C(location_address)), 5 to 200 characters. Required to create.
+        description: The address (API C(location_address)). Required to create; 5 to 200 characters then, up to 255 later.
         type: str
       street:
         description: Street (API C(street)).
         type: str
       town:
-        description: Town (API C(town)), at least 3 characters. Required to create.
+        description: Town (API C(town)). Required to create; 3 to 200 characters then, up to 255 later.
         type: str
       postcode:
-        description: Postcode (API C(postcode)), 3 to 8 characters. Required to create.
+        description:
+          - Postcode (API C(postcode)). Required to create; 3 to 8 characters then, up to 255 later (a US ZIP+4 code
+            fits a location that exists).
+        type: str
+      country:
+        description: Two-letter ISO 3166-1 country code such as V(gb) (API C(country), lower case). Required to create.
         type: str
       phone:
         description: Phone number (API C(phone1)).
@@ -122,6 +133,7 @@ EXAMPLES = r"""
         address: 10 High Street
         town: London
         postcode: EC1A 1BB
+        country: gb
 """
 
 RETURN = r"""
@@ -153,17 +165,25 @@ unchanged:
   type: list
   elements: str
 locations:
-  description: The declared locations as the API returns them after the run, in the order of O(locations); V(null)
-    for entries that are absent. In check mode, as they would be.
+  description: The declared locations as the API returns them after the run (evened out as M(ctcloud.cloud.ct_location)
+    describes), in the order of O(locations); V(null) for entries that are absent. In check mode, as they would be.
   returned: always
   type: list
   elements: dict
+refused:
+  description:
+    - Names of the locations CT refused to delete (session data). The task fails when there are any; the other lists
+      then say what was done.
+  returned: when CT refused to delete a location
+  type: list
+  elements: str
+  sample: [Old Depot]
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import ENTRY_OPTIONS, SHAPE, LocationResource, validate
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, SetApplyError
 
 OUTCOMES = ("created", "updated", "archived", "deleted", "unchanged")
 PURGES = {
@@ -206,7 +226,13 @@ def run(module):
     entries = validated_entries(module.params["locations"])
     runner = Runner(LocationResource(module.client), module.check_mode)
     set_plan = runner.plan_set(entries, PURGES[module.params["purge"]])
-    results = runner.apply_set(set_plan, entries)
+    try:
+        results = runner.apply_set(set_plan, entries)
+    except SetApplyError as exc:
+        # What was done, not what was planned: a refused delete is not among the deleted.
+        done = {outcome: exc.done.get(outcome, []) for outcome in OUTCOMES}
+        changed = any(names for outcome, names in done.items() if outcome != "unchanged")
+        module.fail(exc, changed=changed, refused=exc.details.get("refused", []), locations=exc.results[: len(entries)], **done)
     outcomes = set_plan.by_outcome(runner.resource.outcome)
     result = {"changed": set_plan.changed, "locations": results[: len(entries)]}
     for outcome in OUTCOMES:

@@ -31,10 +31,12 @@ options:
     description: The C(unique_id) of one batch. The result is a list of that one batch, or empty.
     type: str
   batch_name:
-    description: Only batches with exactly this name (compared without surrounding spaces).
+    description: Only batches with exactly this name (compared without surrounding spaces), read with CT's exact filter.
     type: str
   q:
-    description: The API's search, a case-insensitive substring of the batch name.
+    description:
+      - CT's search over the batch names. It is a search engine, not a filter - it may match words separately, and it may
+        not yet know about a batch made moments ago. Use O(batch_name) to find one batch.
     type: str
   active:
     description: Only active (V(true)) or only deactivated (V(false)) batches (API C(is_active)). Default is both.

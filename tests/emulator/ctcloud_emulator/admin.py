@@ -56,6 +56,7 @@ class Admin:
             ("/config", "POST", self.set_config),
             ("/ct/revoke", "POST", self.revoke),
             ("/ct/boxes/<slug>", "POST", self.set_box),
+            ("/ct/locations/<ref>", "POST", self.set_location),
             ("/health", "GET", self.health),
         ]
         return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, self._answering_errors(handler)))
@@ -116,6 +117,8 @@ class Admin:
             self.services.knobs = self.services.knobs.updated(changes)
         if "revoke_every" in changes:
             self.services.faults.restart_revocation_count()
+        if "lose_refresh_replies" in changes:
+            self.services.faults.restart_lost_reply_count()
         return json_response(self.services.knobs.as_dict())
 
     def revoke(self, request: Request) -> Response:
@@ -133,6 +136,16 @@ class Admin:
         except KeyError as error:
             raise AdminRequestError(f"boxes have no settable field {error.args[0]!r}") from None
         return json_response(box)
+
+    def set_location(self, request: Request, ref: str) -> Response:
+        fields = _object_body(request)
+        try:
+            location = self.services.state.ct.admin_set_location(ref, fields)
+        except NotFound as error:
+            return json_response({"error": str(error)}, 404)
+        except KeyError as error:
+            raise AdminRequestError(f"locations have no settable field {error.args[0]!r}") from None
+        return json_response(location)
 
     @staticmethod
     def health(request: Request) -> Response:

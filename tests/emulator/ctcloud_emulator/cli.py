@@ -11,6 +11,7 @@ from types import FrameType
 
 from ctcloud_emulator import config
 from ctcloud_emulator.config import Knobs, SeedParams
+from ctcloud_emulator.dialects import DEFAULT, DIALECTS
 from ctcloud_emulator.persistence import StateFileError, write_atomically
 from ctcloud_emulator.server import LOOPBACK, Emulator
 from ctcloud_emulator.webhooks import WebhookError, WebhookTarget
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name}", type=_argument_type(config.non_negative_int, name), default=getattr(seed_defaults, name),
                             help=f"seeded {name} (default %(default)s)")
     parser.add_argument("--seed", type=int, default=seed_defaults.seed, help="seed of the data and the credentials")
+    parser.add_argument("--dialect", choices=sorted(DIALECTS), default=DEFAULT.name,
+                        help="dashboard: the APIs as the vendor's dashboard shows them; legacy: the emulator of 0.1.0 (default %(default)s)")
     knob_help = {
         "fault_rate": "fraction of API requests answered with a fault",
         "fault_statuses": "comma-separated fault statuses (429, 502, 503, 504)",
@@ -50,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "voucher_delay": "seconds until a voucher batch is completed",
         "ct_rotation": "on_use (Doorkeeper default) or strict",
         "latency_ms": "milliseconds added to every API request",
+        "search_lag": "seconds the dashboard dialect's q search index lags behind writes",
+        "lose_refresh_replies": "lose the replies of the next N CT refresh grants (the grant is made, the connection closes)",
     }
     for name, parse in config.KNOB_PARSERS.items():
         default = getattr(defaults, name)
@@ -86,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WebhookError as error:
         parser.error(f"--webhook-*: {error}")
     try:
-        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose, webhook=webhook)
+        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose,
+                            webhook=webhook, dialect=DIALECTS[options.dialect])
     except StateFileError as error:
         parser.error(str(error))
     except OSError as error:

@@ -9,6 +9,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ctcloud_emulator.ct_tokens import CtGrant
+from ctcloud_emulator.server_headers import DROP_CONNECTION_HEADER
 from ctcloud_emulator.services import CT_AUTH, Endpoint, Services
 from ctcloud_emulator.web import basic_credentials, json_response
 
@@ -64,6 +65,8 @@ class CtAuth:
 
     def _error(self, error: str, status: int, description: str | None = None) -> Response:
         self.services.stats.count_token_error(error)
+        if self.services.dialect.token_errors_401:
+            status = 401  # Doorkeeper before 5.x: ErrorResponse#status was :unauthorized for every error
         headers = dict(NO_STORE)
         if status == 401:
             headers["WWW-Authenticate"] = f'Bearer realm="Doorkeeper", error="{error}"'
@@ -97,6 +100,9 @@ class CtAuth:
             if not refresh_token:
                 return self._error("invalid_request", 400, "Missing required parameter: refresh_token.")
             grant = tokens.refresh(refresh_token, knobs.ct_rotation, knobs.ct_access_ttl, time.time())
+            if grant is not None and self.services.faults.refresh_reply_is_lost(knobs):
+                # The grant is made (and, rotating strictly, the old refresh token is gone); the client never hears of it.
+                return Response(status=200, headers={DROP_CONNECTION_HEADER: "1"})
         if grant is None:
             return self._error("invalid_grant", 400)
         return json_response(grant.token_response(), 200, NO_STORE)

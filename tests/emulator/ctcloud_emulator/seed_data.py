@@ -80,10 +80,11 @@ SEED_VOUCHER_BATCHES = (
 )
 
 LOCATION_FIELDS = (
-    "id", "archived", "state", "location_name", "slug", "location_address", "street", "town", "postcode", "phone1",
+    "id", "archived", "state", "location_name", "slug", "location_address", "street", "town", "postcode", "country", "phone1",
     "location_website", "location_type", "timezone", "development_mode", "daily_limit", "created_at", "updated_at",
     "user_id", "lat", "lng", "clients_total", "clients_online", "boxes_count", "meraki_secret",
 )
+SEED_COUNTRY = "gb"  # every seeded town is in the United Kingdom
 
 
 @dataclasses.dataclass
@@ -161,6 +162,7 @@ def _generate_locations(rng: random.Random, seed: int, count: int) -> list[Recor
             "street": street if rng.random() < 0.7 else None,
             "town": town,
             "postcode": postcode,
+            "country": SEED_COUNTRY,
             "phone1": phone if rng.random() < 0.8 else None,
             "location_website": f"https://www.example.org/{parameterize(name)}" if rng.random() < 0.6 else None,
             "location_type": VENUES[venue_index][1],
@@ -216,6 +218,8 @@ def _generate_boxes(rng: random.Random, locations: list[Record], count: int) -> 
             "description": f"{rng.choice(BOX_SPOTS)}{rng.choice(('', ' AP', ' East', ' West'))}",
             "state": state,
             "is_online": online,
+            # The dashboard: heartbeats clear it when a box goes offline and set it otherwise.
+            "allowed_job": state != "offline",
             "last_heartbeat": None if is_new else FIXED_EPOCH - (rng.randint(5, 300) if online else rng.randint(DAY, 60 * DAY)),
             "wan_ip": None if is_new else f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
             "public_ip": None if is_new else f"{rng.choice(PUBLIC_IP_PREFIXES)}{rng.randint(1, 254)}",
@@ -271,6 +275,7 @@ def _generate_vouchers(rng: random.Random, seed: int, locations: list[Record]) -
                     "idle_timeout": rng.choice((None, 30, 60)),
                     "simultaneous_use": 1,
                     "access_restrict_period": "",
+                    "access_period": None,
                     "voucher_format": voucher_format,
                     "download_speed": 2048,
                     "upload_speed": 1024,

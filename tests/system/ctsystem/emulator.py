@@ -22,7 +22,8 @@ from ctsystem.collection import RUN_EMULATOR
 START_TIMEOUT = 30.0
 ADMIN_TIMEOUT = 30.0
 
-# Small seeds and short delays: the suite measures behaviour, not the emulator.
+# Small seeds and short delays: the suite measures behaviour, not the emulator. The dialect is the fixture's
+# (conftest.py, emulator_dialect).
 DEFAULT_OPTIONS: dict[str, Any] = {
     "locations": 6,
     "boxes": 8,

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from emulator_testing import EMULATOR_DIR, RUN_EMULATOR
 
-VALID_LOCATION = {"location_name": "Survives Restarts", "location_address": "1 Disk Road", "town": "Storage", "postcode": "ST0 1RE"}
+VALID_LOCATION = {"location_name": "Survives Restarts", "location_address": "1 Disk Road", "town": "Storage", "postcode": "ST0 1RE", "country": "gb"}
 
 
 def test_start_line_has_the_contract_shape(spawn_emulator, tmp_path):
@@ -25,6 +25,7 @@ def test_start_line_has_the_contract_shape(spawn_emulator, tmp_path):
     base = f"http://127.0.0.1:{line['port']}"
     assert line["pid"] == emulator.process.pid
     assert line["admin_url"] == f"{base}/_admin"
+    assert line["dialect"] == "dashboard"  # the default: the APIs as the vendor's dashboard shows them
     assert set(line["ct"]) == {"auth_url", "api_url", "client_id", "client_secret", "refresh_token", "redirect_uri"}
     assert (line["ct"]["auth_url"], line["ct"]["api_url"]) == (f"{base}/ct-id", f"{base}/ct-api/api/v1")
     assert line["ct"]["redirect_uri"] == "https://localhost/callback"
@@ -47,6 +48,13 @@ def test_credentials_derive_from_the_seed(spawn_emulator):
     first, again, other = (credentials(spawn_emulator("--seed", seed, "--devices", "0").line) for seed in ("3", "3", "4"))
     assert first == again
     assert all(mine != theirs for mine, theirs in zip(first, other, strict=True))
+
+
+def test_the_legacy_dialect_is_a_start_line_option(spawn_emulator):
+    emulator = spawn_emulator("--dialect", "legacy", "--devices", "0")
+    assert emulator.line["dialect"] == "legacy"
+    location = emulator.client.ct_json("GET", "/locations")["locations"][0]
+    assert location["state"] in ("active", "archived")  # the legacy dialect still sends it
 
 
 def test_sigterm_and_sigint_stop_cleanly_with_exit_code_0(spawn_emulator):
@@ -126,7 +134,8 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path):
     assert "state file" in result.stderr
 
 
-@pytest.mark.parametrize("arguments", [["--fault-rate", "2"], ["--ct-rotation", "never"], ["--fault-statuses", "500"], ["--port", "-1"]])
+@pytest.mark.parametrize("arguments", [["--fault-rate", "2"], ["--ct-rotation", "never"], ["--fault-statuses", "500"], ["--port", "-1"],
+                                       ["--dialect", "real"], ["--search-lag", "-1"]])
 def test_bad_flags_are_usage_errors(arguments):
     result = subprocess.run([sys.executable, RUN_EMULATOR, *arguments], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import errors, resource, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils import ct, errors, resource, transport
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import FakeServer
 
 # The directory holding ``ansible_collections``: worker processes import the collection from it.
@@ -39,6 +39,7 @@ def fast_backoff(monkeypatch):
     monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.0)
     monkeypatch.setattr(transport, "BACKOFF_JITTER", 0.0)
     monkeypatch.setattr(resource, "CONVERGE_PAUSE", 0)  # between attempts of a create or reboot that is never resent
+    monkeypatch.setattr(ct, "REFRESH_PAUSE", 0)  # between attempts of a refresh whose outcome is unknown
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.conftest 
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import (
     CT_CLIENT,
     INITIAL_REFRESH,
+    FakeServer,
     Scripted,
 )
 
@@ -303,3 +304,52 @@ def test_the_stored_refresh_token_sent_by_this_process_is_among_its_secrets(fake
     ct = client(fake, store_path)
     ct.request("GET", "ping.json")  # refreshes with the stored token, not the given one
     assert stored_refresh in ct.secrets()
+
+
+# -- Doorkeeper as CT may really run it: every token error 401, the old refresh token revoked at refresh ----------
+
+
+def test_token_errors_answered_401_are_decided_by_their_error(store_path):
+    """Older Doorkeeper answers invalid_grant with 401: the stored chain's revoked token still falls back to the given one."""
+    with FakeServer(token_error_status=401) as server:
+        server.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+        client(server, store_path).request("GET", "ping.json")
+        server.state.grants = {INITIAL_REFRESH: {"access": None, "previous": None, "revoked": False}}  # the stored chain is gone
+        server.state.revoke_all_access()
+        assert client(server, store_path).request("GET", "ping.json") == {"ping": "pong"}
+        assert server.state.token_errors == ["invalid_grant"]
+        with pytest.raises(AuthError, match=r"CT rejected the refresh token \(invalid_grant\).*ct_auth"):
+            client(store_path=str(store_path) + ".other", fake=server, refresh_token="unknown-SECRET-token").request("GET", "ping.json")
+        with pytest.raises(AuthError, match=r"CT rejected client_id/client_secret \(invalid_client\)"):
+            client(server, str(store_path) + ".third", client_secret="wrong-SECRET-value").request("GET", "ping.json")
+        with pytest.raises(AuthError, match=r"authorization code \(invalid_grant\)"):
+            client(server, str(store_path) + ".fourth", refresh_token=None).auth.exchange_code("no-such-code", "https://localhost/callback")
+
+
+@pytest.mark.parametrize("rotation", ["on_use", "strict"])
+def test_a_refresh_whose_reply_is_lost_is_sent_again(store_path, rotation):
+    """Revoking on use, the old refresh token still works and the second try gets in; revoking at refresh, it is dead,
+    and the failure says so and how to recover, instead of a bare invalid_grant."""
+    with FakeServer(rotation=rotation, token_error_status=401 if rotation == "strict" else None) as server:
+        server.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+        server.state.lose_refresh_replies = 1
+        ct = client(server, store_path)
+        if rotation == "on_use":
+            assert ct.request("GET", "ping.json") == {"ping": "pong"}
+            assert server.state.token_requests["refresh_token"] == 2 and server.state.token_errors == []
+            assert stored(store_path)["refresh_token"] in server.state.valid_refresh_tokens()
+            return
+        with pytest.raises(AuthError) as caught:
+            ct.request("GET", "ping.json")
+        message = str(caught.value)
+        assert "reply to a token refresh was lost" in message and "run ctcloud.cloud.ct_auth again" in message
+        assert server.state.token_requests["refresh_token"] == 2  # the lost one, and the one CT refused
+        assert server.state.count("GET", PING) == 0  # no API request was sent with a token we do not have
+        assert "SECRET" not in message + json.dumps(caught.value.to_failure())
+
+
+def test_a_refresh_answered_503_is_sent_again(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    fake.state.token_faults = [503, 502]
+    assert client(fake, store_path).request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.count("POST", "/ct-id/oauth/token") == 3 and fake.state.token_requests["refresh_token"] == 1
