@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from ctcloud_emulator.web import MalformedBody, json_body, json_response, json_t
 
 PREFIX = "/_admin"
 RESET_DEFAULTS = {"data": True, "counters": True, "tokens": False}
+BOX_ADDRESS_FIELDS = ("wan_ip", "public_ip")
 
 
 class AdminRequestError(Exception):
@@ -40,6 +42,13 @@ def _object_body(request: Request) -> Mapping[str, Any]:
     if not isinstance(body, dict):
         raise AdminRequestError("body must be a JSON object")
     return body
+
+
+def _is_loopback(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and ipaddress.ip_address(value).is_loopback
+    except ValueError:
+        return False
 
 
 class Admin:
@@ -126,6 +135,10 @@ class Admin:
 
     def set_box(self, request: Request, slug: str) -> Response:
         fields = _object_body(request)
+        for name in BOX_ADDRESS_FIELDS:
+            if fields.get(name) is not None and not _is_loopback(fields[name]):
+                raise AdminRequestError(f"{name} must be a loopback address (127.0.0.0/8) or null, got {fields[name]!r}: "
+                                        "the emulator hands out no address a play could reach beyond this machine")
         try:
             box = self.services.state.ct.admin_set_box(slug, fields, time.time())
         except NotFound as error:

@@ -27,8 +27,8 @@ def box(number: int, slug: str, state: str = "online", location: str | None = "b
         "state": state,
         "is_online": state in ("online", "splash_only"),
         "last_heartbeat": 1700000000,
-        "wan_ip": f"10.0.0.{number}",
-        "public_ip": "203.0.113.7",
+        "wan_ip": f"127.0.0.{number}",
+        "public_ip": "127.0.113.7",
         "machine_type": "MR33",
         "firmware_version": "MR 29.5",
         "serial_number": f"Q2XX-XXXX-{number:04d}",
@@ -84,8 +84,8 @@ def test_boxes_become_hosts_reachable_at_their_wan_ip(runner):
     inventory = runner.parse(CREDENTIALS)
     assert sorted(inventory.hosts) == ["ap-aaaaaaaaa1", "ap-aaaaaaaaa2", "ap-aaaaaaaaa3", "ap-aaaaaaaaa4"]
     first = hostvars(inventory, "ap-aaaaaaaaa1")
-    assert first["ansible_host"] == "10.0.0.1"
-    assert first["ct_box_public_ip"] == "203.0.113.7"
+    assert first["ansible_host"] == "127.0.0.1"
+    assert first["ct_box_public_ip"] == "127.0.113.7"
     assert first["ct_box_online"] is True and first["ct_box_tags"] == ["lobby"]
     assert "ansible_connection" not in first
     assert "ansible_host" not in hostvars(inventory, "ap-aaaaaaaaa4"), "a new box has no address yet"
@@ -116,7 +116,7 @@ def test_hostnames_by_description_collide_and_get_the_id(runner):
 
 def test_compose_can_point_ansible_host_at_the_public_ip(runner):
     inventory = runner.parse(dict(CREDENTIALS, compose={"ansible_host": "ct_box_public_ip"}))
-    assert hostvars(inventory, "ap-aaaaaaaaa2")["ansible_host"] == "203.0.113.7"
+    assert hostvars(inventory, "ap-aaaaaaaaa2")["ansible_host"] == "127.0.113.7"
 
 
 def test_tags_with_an_empty_prefix_is_refused_as_reserved(runner):
