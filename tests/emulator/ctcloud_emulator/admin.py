@@ -17,6 +17,8 @@ from ctcloud_emulator.services import ADMIN, Endpoint, Services
 from ctcloud_emulator.web import MalformedBody, json_body, json_response, json_text_response, to_json
 
 PREFIX = "/_admin"
+# What `GET /_admin/identity` answers in "emulator": the shipped playbooks write only where they read exactly this.
+BUNDLED_EMULATOR = "ctcloud.cloud bundled emulator"
 RESET_DEFAULTS = {"data": True, "counters": True, "tokens": False}
 BOX_ADDRESS_FIELDS = ("wan_ip", "public_ip")
 
@@ -67,6 +69,8 @@ class Admin:
             ("/ct/boxes/<slug>", "POST", self.set_box),
             ("/health", "GET", self.health),
         ]
+        if self.services.announces_itself:
+            routes.append(("/identity", "GET", self.identity))
         return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, self._answering_errors(handler)))
                 for path, method, handler in routes]
 
@@ -151,3 +155,13 @@ class Admin:
     def health(request: Request) -> Response:
         del request
         return json_response({"ok": True})
+
+    @staticmethod
+    def identity(request: Request) -> Response:
+        """Who answers here, and the base URLs it serves, spelled with the host the client used to reach it."""
+        base = request.host_url.rstrip("/")
+        return json_response({
+            "emulator": BUNDLED_EMULATOR,
+            "ct": {"api_url": f"{base}/ct-api/api/v1", "auth_url": f"{base}/ct-id"},
+            "cthings": {"api_url": f"{base}/cthings-api", "auth_url": f"{base}/cthings-auth/token"},
+        })

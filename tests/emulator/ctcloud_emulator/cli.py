@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-file", help="load state from this file if it exists; save it atomically after changes and on exit")
     parser.add_argument("--ready-file", help="also write the start-up line to this file")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--pose-as-real-cloud", action="store_true",
+                        help="do not announce itself on /_admin/identity: the shipped playbooks then refuse to write to it, "
+                             "as they refuse a real cloud")
     return parser
 
 
@@ -69,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     knobs = Knobs(**{name: getattr(options, name) for name in config.KNOB_PARSERS})
     seed_params = SeedParams(locations=options.locations, boxes=options.boxes, devices=options.devices, seed=options.seed)
     try:
-        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose)
+        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose,
+                            pose_as_real_cloud=options.pose_as_real_cloud)
     except StateFileError as error:
         parser.error(str(error))
     except OSError as error:

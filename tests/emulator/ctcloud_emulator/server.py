@@ -107,7 +107,7 @@ class Emulator:
     """One emulator instance: `start()` serves in a background thread, `stop()` saves and closes."""
 
     def __init__(self, seed_params: SeedParams, knobs: Knobs, port: int = 0, host: str = LOOPBACK,
-                 state_file: str | None = None, verbose: bool = False) -> None:
+                 state_file: str | None = None, verbose: bool = False, pose_as_real_cloud: bool = False) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the emulator binds {LOOPBACK} only, not {host}")
         saved = load_state_file(state_file) if state_file else None
@@ -118,7 +118,7 @@ class Emulator:
         else:
             credentials = Credentials.from_seed(seed_params.seed)
         state = EmulatorState(credentials, seed_params, saved)
-        self.services = Services(credentials, state, Stats(), FaultInjector(credentials.seed), knobs)
+        self.services = Services(credentials, state, Stats(), FaultInjector(credentials.seed), knobs, announces_itself=not pose_as_real_cloud)
         self._writer = StateFileWriter(state_file, state.snapshot) if state_file else None
         if self._writer is not None:
             state.set_change_listener(self._writer.notify)

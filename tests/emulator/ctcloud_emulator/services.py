@@ -26,6 +26,8 @@ class Services:
     faults: FaultInjector
     # Replaced as a whole by `POST /_admin/config`: read it once per request.
     knobs: Knobs
+    # Whether `GET /_admin/identity` says "the bundled emulator" (`--pose-as-real-cloud` turns it off).
+    announces_itself: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
