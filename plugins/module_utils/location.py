@@ -87,22 +87,35 @@ ENTRY_OPTIONS = {
 
 
 def validate(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Clean location options (as the module or one ct_locations entry gives them); raise InputError."""
+    """Clean location options (as the module or one ct_locations entry gives them); raise InputError.
+
+    Every problem of the options is reported in the one error, not only the first.
+    """
     clean = {name: options.get(name) for name in ENTRY_OPTIONS}
     prefix = where + "." if where else ""
+    problems: list[InputError] = []
+
+    def check(name: str, rule: Any, *arguments: Any) -> None:
+        try:
+            clean[name] = rule(clean[name], prefix + name, *arguments)
+        except InputError as exc:
+            problems.append(exc)
+
     for name, (shortest, longest) in _TEXT_RULES.items():
         if clean[name] is not None:
             # A blank optional field means "clear it"; required-on-create fields may not be blank.
             if shortest == 0 and not str(clean[name]).strip():
                 clean[name] = ""
                 continue
-            clean[name] = validation.text(clean[name], prefix + name, shortest, longest)
-    clean["latitude"] = validation.coordinate(clean["latitude"], prefix + "latitude", 90)
-    clean["longitude"] = validation.coordinate(clean["longitude"], prefix + "longitude", 180)
+            check(name, validation.text, shortest, longest)
+    check("latitude", validation.coordinate, 90)
+    check("longitude", validation.coordinate, 180)
     if clean["id"] is not None:
-        clean["id"] = validation.id_or_slug(clean["id"], prefix + "id")
-    if clean["id"] is None and clean["name"] is None:
-        raise InputError(f"{where or 'a location'} needs a name or an id", prefix + "name")
+        check("id", validation.id_or_slug)
+    if options.get("id") is None and options.get("name") is None:
+        problems.append(InputError(f"{where or 'a location'} needs a name or an id", prefix + "name"))
+    if problems:
+        raise InputError("; ".join(problem.message for problem in problems), problems[0].field)
     return clean
 
 
