@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, Shape
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, SetPlan, Shape
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
@@ -158,3 +158,52 @@ def find_location(client: Any, ref: str) -> dict[str, Any] | None:
 def missing_location(ref: str) -> CtCloudError:
     """The error for a location reference that :func:`find_location` found nothing for."""
     return CtCloudError(f"location {ref!r} does not exist (looked up as an id or slug, then as a name)", {"field": "location"})
+
+
+# -- purge guards --------------------------------------------------------------
+
+DEFAULT_PURGE_MAX_SHARE = 0.5  # a purge that takes out more than half of the account is almost always a mistake
+NAMES_SHOWN = 20
+
+
+class PurgeRefusedError(CtCloudError):
+    """A purge that would archive or delete more of the account than the user allowed; nothing was written."""
+
+
+def is_archived(location: Mapping[str, Any]) -> bool:
+    """A location's lifecycle as the API shows it: ``archived`` may be a boolean or 0/1, ``state`` may be missing."""
+    return location.get("archived") in (True, 1) or location.get("state") == "archived"
+
+
+def check_purge(set_plan: SetPlan, declared: int, purge: str, max_share: float) -> None:
+    """Refuse, before any write, a purge that takes out more than ``max_share`` of the account's locations.
+
+    The share counts what the purge can take out: active locations for ``archive``, every location for
+    ``delete``. An empty declaration (``declared == 0``) purges everything it can, so it is refused whenever
+    the purge would change anything, unless ``max_share`` is 1 (every location).
+    """
+    purged = [label for label, item in zip(set_plan.labels[declared:], set_plan.plans[declared:]) if item.changed]
+    if not purged:
+        return
+    existing = [item.current for item in set_plan.plans if item.current is not None]
+    candidates = existing if purge == "delete" else [location for location in existing if not is_archived(location)]
+    kind = "locations" if purge == "delete" else "active locations"
+    verb = "delete" if purge == "delete" else "archive"
+    share = len(purged) / max(len(candidates), len(purged))
+    shown = ", ".join(purged[:NAMES_SHOWN]) + (f" and {len(purged) - NAMES_SHOWN} more" if len(purged) > NAMES_SHOWN else "")
+    details = {"field": "purge_max_share", "purge": purge, "count": len(purged), "of": len(candidates), "locations": purged}
+    if declared == 0 and max_share < 1:
+        raise PurgeRefusedError(
+            f"locations is empty, so purge: {purge} would {verb} all {len(purged)} {kind} of the account: {shown}. "
+            "Nothing was changed. An empty list is usually a variable that was not defined (or defaulted to []); "
+            f"to {verb} every location on purpose, set purge_max_share: 1.0",
+            details,
+        )
+    if share > max_share:
+        raise PurgeRefusedError(
+            f"purge: {purge} would {verb} {len(purged)} of the account's {len(candidates)} {kind} ({share:.0%}), more than "
+            f"purge_max_share allows ({max_share:.0%}): {shown}. Nothing was changed. A declared list that is too short "
+            "(the wrong vars file, a filter that dropped entries) looks exactly like this; if it is what you want, "
+            "raise purge_max_share (1.0 allows any share)",
+            details,
+        )
