@@ -190,7 +190,8 @@ def check_purge(set_plan: SetPlan, declared: int, purge: str, max_share: float) 
     kind = "locations" if purge == "delete" else "active locations"
     verb = "delete" if purge == "delete" else "archive"
     share = len(purged) / max(len(candidates), len(purged))
-    shown = ", ".join(purged[:NAMES_SHOWN]) + (f" and {len(purged) - NAMES_SHOWN} more" if len(purged) > NAMES_SHOWN else "")
+    # Quoted: location names often hold commas ("The Grand Hotel, Nottingham").
+    shown = ", ".join(map(repr, purged[:NAMES_SHOWN])) + (f" and {len(purged) - NAMES_SHOWN} more" if len(purged) > NAMES_SHOWN else "")
     details = {"field": "purge_max_share", "purge": purge, "count": len(purged), "of": len(candidates), "locations": purged}
     if declared == 0 and max_share < 1:
         raise PurgeRefusedError(

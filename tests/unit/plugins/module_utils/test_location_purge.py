@@ -39,7 +39,7 @@ def test_archiving_more_than_the_share_is_refused_naming_how_many_and_which():
     message = str(caught.value)
     # Archived locations cannot be archived again: the share is of the 10 active ones, not of all 40.
     assert message.startswith("purge: archive would archive 7 of the account's 10 active locations (70%), more than purge_max_share allows (50%): ")
-    assert "Site 03, Site 04, Site 05, Site 06, Site 07, Site 08, Site 09. Nothing was changed." in message
+    assert "'Site 03', 'Site 04', 'Site 05', 'Site 06', 'Site 07', 'Site 08', 'Site 09'. Nothing was changed." in message
     assert caught.value.details["locations"] == [f"Site {n:02d}" for n in range(3, 10)]
     assert (caught.value.details["count"], caught.value.details["of"]) == (7, 10)
 
@@ -49,13 +49,13 @@ def test_deleting_counts_every_location_and_long_lists_are_cut_in_the_message():
     with pytest.raises(PurgeRefusedError) as caught:
         check_purge(set_plan, 1, "delete", 0.9)
     assert str(caught.value).startswith("purge: delete would delete 39 of the account's 40 locations (98%)")
-    assert "Site 20 and 19 more. Nothing was changed." in str(caught.value)
+    assert "'Site 20' and 19 more. Nothing was changed." in str(caught.value)
     assert len(caught.value.details["locations"]) == 39
     check_purge(set_plan, 1, "delete", 1.0)
 
 
 @pytest.mark.parametrize("purge, says", [
-    ("archive", "locations is empty, so purge: archive would archive all 3 active locations of the account: Site 00, Site 01, Site 02."),
+    ("archive", "locations is empty, so purge: archive would archive all 3 active locations of the account: 'Site 00', 'Site 01', 'Site 02'."),
     ("delete", "locations is empty, so purge: delete would delete all 5 locations of the account: "),
 ])
 def test_an_empty_declaration_is_refused_whatever_the_share_short_of_everything(purge, says):
