@@ -60,7 +60,7 @@ def test_deleting_counts_every_location_and_long_lists_are_cut_in_the_message():
 ])
 def test_an_empty_declaration_is_refused_whatever_the_share_short_of_everything(purge, says):
     set_plan = planned(account(3, archived=2), [], purge)
-    with pytest.raises(PurgeRefusedError, match="set purge_max_share: 1.0") as caught:
+    with pytest.raises(PurgeRefusedError, match=r"set purge_max_share: 1\.0") as caught:
         check_purge(set_plan, 0, purge, 0.99)
     assert str(caught.value).startswith(says)
     check_purge(set_plan, 0, purge, 1.0)
