@@ -1,0 +1,135 @@
+# Copyright (c) ctcloud.cloud contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Issue 17: a user's first real run is safe. The shipped playbooks, run as a user runs them.
+
+Every writing playbook under ``playbooks/`` of the collection under test is run, with the
+``CT_*``/``CTHINGS_*`` environment a user exports, against an emulator started with
+``--pose-as-real-cloud`` (it is then, to the playbooks, a cloud like any other): each refuses
+with a message naming the override variable, and the emulator counts 0 writes (and not one
+API request). A URL off this machine is refused without any request at all: a loopback trap
+stands in as the HTTP(S) proxy, so a request that should not happen would land there, not on
+the internet. The override lets a playbook through, and then ct_locations' own purge guard
+refuses with the counts. Against the bundled emulator, ``reboot-rolling.yml`` needs a target,
+and under ``--check --diff`` its plan names the boxes batch by batch and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ctsystem.ansible_run import Ansible, AnsibleRun
+from ctsystem.collection import collection_root
+from ctsystem.emulator import Emulator
+from ctsystem.evidence import comparable_state
+from ctsystem.rawhttp import Reply
+
+OVERRIDE = "ctcloud_allow_real_cloud"
+# The playbooks that write, and what a run of each needs besides the environment.
+WRITING_PLAYBOOKS = {
+    "demo.yml": [],
+    "locations.yml": [],
+    "ci-apply.yml": ["-e", "ci_report_dir=report"],
+    "reboot-rolling.yml": ["-e", "reboot_locations=all"],
+}
+
+
+def shipped(name: str) -> Path:
+    root = collection_root()
+    assert root is not None
+    return root / "playbooks" / name
+
+
+def play(ansible: Ansible, name: str, env: dict[str, str], args: list[str], check: bool = False, diff: bool = False) -> AnsibleRun:
+    """ansible-playbook on a shipped playbook with the implicit localhost, as a user runs it after exporting credentials."""
+    inventory = ansible.workdir / "none.ini"
+    inventory.write_text("", encoding="utf-8")
+    return ansible.playbook(shipped(name), inventory=inventory, env={**env, "ANSIBLE_LOCALHOST_WARNING": "false"}, args=args,
+                            check=check, diff=diff)
+
+
+def refusal(run: AnsibleRun) -> str:
+    failed = run.failures()
+    assert run.rc != 0 and len(failed) == 1, run.describe()
+    return failed[0].msg
+
+
+def untouched(emulator: Emulator, before: dict[str, Any]) -> None:
+    stats = emulator.stats()
+    assert stats["writes_total"] == 0, stats["writes"]
+    assert stats["total"] == 0, stats["requests"]  # not even a token request: the guard asks /_admin only
+    assert comparable_state(emulator.state()) == before
+
+
+@pytest.mark.parametrize("name, check", [
+    *((name, False) for name in sorted(WRITING_PLAYBOOKS)),
+    # --check --diff is how a careful user starts; it is refused the same way.
+    ("locations.yml", True), ("reboot-rolling.yml", True),
+])
+def test_a_writing_playbook_refuses_an_emulator_that_is_not_the_bundled_one(name, check, start_emulator, ansible, token_store):
+    posing = start_emulator(pose_as_real_cloud=True)
+    before = comparable_state(posing.state())
+    run = play(ansible, name, posing.environment(token_store), WRITING_PLAYBOOKS[name], check=check, diff=check)
+    message = refusal(run)
+    assert message.startswith(f"Refusing to run playbooks/{name}: it "), message
+    assert f"CT_API_URL {posing.ct['api_url']}" in message and "not served by the bundled emulator" in message
+    assert f"-e {OVERRIDE}=true" in message and "Nothing was written." in message
+    assert run.failures()[0].task == "Guard | Refuse anything but the bundled emulator, unless ctcloud_allow_real_cloud is true"
+    untouched(posing, before)
+    assert not token_store.exists()
+
+
+def test_urls_off_this_machine_are_refused_without_a_request(start_emulator, ansible, token_store, raw_server):
+    emulator = start_emulator()
+    before = comparable_state(emulator.state())
+    # Any request that slipped through would go to this proxy on loopback, and be counted, never to the internet.
+    trap = raw_server(lambda request: Reply(502, {"message": "the test's trap proxy"}))
+    env = {**emulator.environment(token_store), "CT_API_URL": "https://api.ctapp.io/api/v1", "CTHINGS_AUTH_URL": "https://192.0.2.10/token"}
+    env.update(dict.fromkeys(("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"), trap.base_url))
+    env.update(NO_PROXY="", no_proxy="")
+    message = refusal(play(ansible, "demo.yml", env, []))
+    assert "CT_API_URL is https://api.ctapp.io/api/v1, CTHINGS_AUTH_URL is https://192.0.2.10/token, not on this machine" in message
+    assert trap.requests == []
+    untouched(emulator, before)
+
+
+def test_with_the_override_the_playbook_runs_and_ct_locations_refuses_a_purge_of_most_of_the_account(start_emulator, ansible, token_store):
+    posing = start_emulator(pose_as_real_cloud=True)
+    active = [location["location_name"] for location in posing.state()["locations"] if not location["archived"]]
+    run = play(ansible, "locations.yml", posing.environment(token_store), ["-e", f"{OVERRIDE}=true"])
+    message = refusal(run)
+    assert run.failures()[0].action == "ctcloud.cloud.ct_locations"
+    assert message.startswith(f"purge: archive would archive {len(active)} of the account's {len(active)} active locations (100%), "
+                              "more than purge_max_share allows (50%): "), message
+    assert all(repr(name) in message for name in active)
+    assert run.failures()[0].result["failure"]["details"]["locations"] == active
+    said = run.results[[result.task for result in run.results].index("Guard | Say so when the run writes to something that is not the bundled emulator")]
+    assert "this run writes there" in said.result["msg"]
+    stats = posing.stats()
+    assert stats["writes_total"] == 0 and stats["requests"]["GET /ct-api/api/v1/locations"] == 1
+
+
+def test_reboot_rolling_needs_an_explicit_target(emulator, ansible, token_store):
+    before = comparable_state(emulator.state())
+    message = refusal(play(ansible, "reboot-rolling.yml", emulator.environment(token_store), []))
+    assert message.startswith("reboot-rolling.yml needs an explicit target: ")
+    assert "-e reboot_locations=all" in message and "Nothing was read or rebooted." in message
+    untouched(emulator, before)
+
+
+def test_the_rolling_reboot_plan_under_check_diff_names_the_boxes_batch_by_batch(emulator, ansible, token_store):
+    boxes = emulator.state()["boxes"]
+    site = next(box["location_slug"] for box in boxes if box["location_slug"] and box["state"] == "online")
+    up = [box["slug"] for box in boxes if box["location_slug"] == site and box["state"] in ("online", "splash_only")]
+    run = play(ansible, "reboot-rolling.yml", emulator.environment(token_store), ["-e", f"reboot_locations={site}"], check=True, diff=True)
+    assert run.rc == 0, run.describe()
+    assert "+++ after: reboot plan" in run.stdout
+    planned = re.findall(rf"^\+  (\S+) \(MAC [0-9A-F:]+, location {re.escape(site)}\): reboot, then wait until it is back up$", run.stdout, re.M)
+    assert planned == up, run.stdout
+    assert re.search(r"^ batch 1 of \d+:$", run.stdout, re.M), run.stdout
+    report = run.result(f"Report {site}")["msg"]
+    assert report.startswith(f"{site}: would reboot {len(up)} boxes in "), report
+    stats = emulator.stats()
+    assert stats["writes_total"] == 0 and "PATCH /ct-api/api/v1/boxes/<slug>" not in stats["requests"]
