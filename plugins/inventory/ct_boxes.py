@@ -20,6 +20,9 @@ description:
     address the CT cloud sees the box's traffic come from, which usually belongs to the site's NAT router and is shared
     by every box behind it. Reach boxes over the site network or a VPN; to use another address set C(ansible_host)
     with O(compose), for example V(ct_box_public_ip). Boxes without a C(wan_ip) (new boxes) get no C(ansible_host).
+  - To run the collection's modules per box (they call the CT API from the controller), make the hosts local with
+    O(compose) (C(ansible_connection) V("'local'")); such hosts get C(ansible_python_interpreter) set to the Python
+    running Ansible, see O(python_interpreter).
   - "Host variables (each named O(hostvars_prefix) + name + O(hostvars_suffix), by default C(ct_box_<name>)):
     C(id), C(slug), C(calledstationid) (the MAC address as CT stores it), C(mac), C(description), C(state),
     C(online), C(location_id), C(location_slug), C(wan_ip), C(public_ip), C(machine_type), C(firmware_version),
@@ -34,6 +37,7 @@ description:
     in O(token_store).
 extends_documentation_fragment:
   - ctcloud.cloud.ct
+  - ctcloud.cloud.inventory_hosts
   - constructed
   - inventory_cache
 options:
@@ -113,6 +117,12 @@ options:
 EXAMPLES = r"""
 # inventory/boxes.ct_boxes.yml: credentials from CT_CLIENT_ID, CT_CLIENT_SECRET and CT_REFRESH_TOKEN
 plugin: ctcloud.cloud.ct_boxes
+
+---
+# Boxes as local hosts, for plays that run the collection's modules per box (ct_box_info, ct_box_reboot).
+plugin: ctcloud.cloud.ct_boxes
+compose:
+  ansible_connection: "'local'"
 
 ---
 # One location's boxes that are up, named by serial number, reached at their public address.

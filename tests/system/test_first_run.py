@@ -15,6 +15,7 @@ and under ``--check --diff`` its plan names the boxes batch by batch and writes 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,31 @@ def test_the_rolling_reboot_plan_under_check_diff_names_the_boxes_batch_by_batch
     assert report.startswith(f"{site}: would reboot {len(up)} boxes in "), report
     stats = emulator.stats()
     assert stats["writes_total"] == 0 and "PATCH /ct-api/api/v1/boxes/<slug>" not in stats["requests"]
+
+
+def test_a_play_over_inventory_hosts_runs_modules_with_no_interpreter_configured(emulator, ansible, token_store, tmp_path):
+    """Both plugins' hosts that are local run the collection's modules with the Python running Ansible, unasked."""
+    devices = tmp_path / "devices.cthings.yml"
+    devices.write_text("plugin: ctcloud.cloud.cthings\n", encoding="utf-8")
+    boxes = tmp_path / "boxes.ct_boxes.yml"
+    boxes.write_text("plugin: ctcloud.cloud.ct_boxes\ncompose:\n  ansible_connection: \"'local'\"\n", encoding="utf-8")
+    playbook = tmp_path / "inventory_hosts.yml"
+    playbook.write_text(json.dumps([
+        {"name": "Devices", "hosts": "cthings_online[0:1]", "gather_facts": False,
+         "tasks": [{"name": "Read the device", "ctcloud.cloud.cthings_device_info": {"id": "{{ cthings_id }}"}}]},
+        {"name": "Boxes", "hosts": "ct_state_online[0:1]", "gather_facts": False,
+         "tasks": [{"name": "Read the box", "ctcloud.cloud.ct_box_info": {"slug": "{{ ct_box_slug }}"}}]},
+    ]), encoding="utf-8")
+    env = {**emulator.environment(token_store), "ANSIBLE_INVENTORY_ENABLED": "ctcloud.cloud.cthings,ctcloud.cloud.ct_boxes"}
+    assert "ANSIBLE_PYTHON_INTERPRETER" not in ansible.environment(env)
+    run = ansible.playbook(playbook, inventory=devices, env=env, args=["-i", str(boxes)])
+    assert run.rc == 0, run.describe()
+    read = run.tasks("Read the device") + run.tasks("Read the box")
+    assert len(read) == 4 and all(result.status == "ok" for result in read), run.describe()
+    for result in run.tasks("Read the device"):
+        assert [device["id"] for device in result.result["devices"]] != []
+    for result in run.tasks("Read the box"):
+        assert [box["slug"] for box in result.result["boxes"]] == [result.host]
+    # The interpreter came from the inventory: Ansible never had to discover one (which finds whatever python3 is on PATH).
+    assert not any("discovered_interpreter_python" in result.result.get("ansible_facts", {}) for result in read)
+    assert emulator.stats()["writes_total"] == 0

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -87,9 +88,15 @@ def test_boxes_become_hosts_reachable_at_their_wan_ip(runner):
     assert first["ansible_host"] == "127.0.0.1"
     assert first["ct_box_public_ip"] == "127.0.113.7"
     assert first["ct_box_online"] is True and first["ct_box_tags"] == ["lobby"]
-    assert "ansible_connection" not in first
+    assert "ansible_connection" not in first and "ansible_python_interpreter" not in first
     assert "ansible_host" not in hostvars(inventory, "ap-aaaaaaaaa4"), "a new box has no address yet"
     assert FakeCtClient.last_build["refresh_token"] == "refresh-123456"
+
+
+def test_boxes_made_local_run_modules_with_the_python_running_ansible(runner):
+    inventory = runner.parse(dict(CREDENTIALS, compose={"ansible_connection": "'local'"}))
+    first = hostvars(inventory, "ap-aaaaaaaaa1")
+    assert first["ansible_connection"] == "local" and first["ansible_python_interpreter"] == sys.executable
 
 
 def test_groups_by_location_and_state(runner):
