@@ -134,6 +134,9 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         """A function giving a record's default group names, or None for no default groups."""
         return None
 
+    def prepare(self, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+        """Look at all the records before hosts are built (group names that must not depend on the records' order)."""
+
     # -- the flow ------------------------------------------------------------
 
     def verify_file(self, path: str) -> bool:
@@ -153,6 +156,7 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         records, source = self._cached_or_fetched(key, cache, settings)
         read = time.perf_counter()
         records = [record for record in records if isinstance(record, dict) and self.keep(record, settings)]
+        self.prepare(records, settings)
         self._populate(records, settings, table)
         self.display.vvv(
             f"{self.NAME}: {len(records)} hosts; records read from {source} in {read - started:.2f}s, "

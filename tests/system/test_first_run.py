@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from ctsystem.ansible_run import Ansible, AnsibleRun
-from ctsystem.collection import collection_root
+from ctsystem.collection import REPO, collection_root
 from ctsystem.emulator import Emulator
 from ctsystem.evidence import comparable_state
 from ctsystem.rawhttp import Reply
@@ -162,3 +162,24 @@ def test_a_play_over_inventory_hosts_runs_modules_with_no_interpreter_configured
     # The interpreter came from the inventory: Ansible never had to discover one (which finds whatever python3 is on PATH).
     assert not any("discovered_interpreter_python" in result.result.get("ansible_facts", {}) for result in read)
     assert emulator.stats()["writes_total"] == 0
+
+
+def recommended_ansible_cfg() -> str:
+    """The ansible.cfg that docs/inventory.md recommends, as the reader copies it."""
+    text = (REPO / "docs" / "inventory.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```ini\n(# ansible\.cfg\n.*?)```", text, re.S)
+    assert len(blocks) == 1, "docs/inventory.md should hold one ansible.cfg block"
+    return blocks[0]
+
+
+def test_with_the_recommended_ansible_cfg_a_plugin_failure_is_the_only_warning(ansible, tmp_path, token_store, emulator):
+    (tmp_path / "ansible.cfg").write_text(recommended_ansible_cfg(), encoding="utf-8")
+    config = tmp_path / "boxes.ct_boxes.yml"
+    config.write_text("plugin: ctcloud.cloud.ct_boxes\nstates: [online, sleeping]\n", encoding="utf-8")
+    run = ansible.inventory([config], env={**emulator.environment(token_store), "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg")})
+    output = run.stdout + run.stderr
+    assert run.rc != 0
+    assert output.count("[WARNING]: Failed to parse inventory with") == 1, output
+    assert "boxes.ct_boxes.yml: states: 'sleeping' is not a box state" in output
+    assert "No inventory was parsed" in output
+    assert emulator.stats()["total"] == 0
