@@ -39,8 +39,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff is the reboot plan, the same in check mode and in the run: the boxes to reboot batch by batch, each
-        with its MAC, location and state, then skipped boxes with the reason.
+      - The diff is the reboot plan, the same in check mode and in the run. It lists the boxes to reboot batch by
+        batch, each with its MAC, location and state, then the skipped boxes with the reason.
 options:
   slug:
     description: Slugs of the boxes to reboot, for example V(ap-pzh2ljx7x0).

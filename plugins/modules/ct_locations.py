@@ -101,8 +101,8 @@ options:
   purge_max_share:
     description:
       - The largest share of the account's locations that O(purge) may take out in one run, from V(0.0) to V(1.0).
-        It counts the locations the purge would change against those it could: the active ones for
-        V(archive), all of them for V(delete).
+        It counts the locations the purge would change against those it could change, which are the active ones
+        for V(archive) and all of them for V(delete).
       - A purge over this share fails before anything is written (in check mode too), naming how many locations
         and which. A declared list that is accidentally short (an undefined variable, the wrong vars file) looks
         exactly like a purge of most of the account.
