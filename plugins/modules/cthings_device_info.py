@@ -18,7 +18,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.cthings
+  - ctcloud.cloud.attributes.cthings_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   id:

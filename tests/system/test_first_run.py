@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ctsystem.ansible_run import Ansible, AnsibleRun
-from ctsystem.collection import REPO, collection_root
+from ctsystem.ansible_run import Ansible, AnsibleRun, executable, run_command
+from ctsystem.collection import ALL_MODULES, REPO, collection_root, has_module
 from ctsystem.emulator import Emulator
 from ctsystem.evidence import comparable_state
 from ctsystem.rawhttp import Reply
@@ -183,3 +183,16 @@ def test_with_the_recommended_ansible_cfg_a_plugin_failure_is_the_only_warning(a
     assert "boxes.ct_boxes.yml: states: 'sleeping' is not a box state" in output
     assert "No inventory was parsed" in output
     assert emulator.stats()["total"] == 0
+
+
+def test_module_docs_show_each_note_once_and_the_action_group(ansible):
+    modules = [f"ctcloud.cloud.{name}" for name in ALL_MODULES if has_module(name)]
+    run = run_command([executable("ansible-doc"), "--json", *modules], ansible.environment(), ansible.workdir, 120)
+    assert run.rc == 0, run.describe()
+    docs = {name: entry["doc"] for name, entry in json.loads(run.stdout).items()}
+    assert sorted(docs) == sorted(modules)
+    for name, doc in docs.items():
+        notes = doc.get("notes", [])
+        assert len(notes) == len(set(notes)), f"{name} repeats a note: {notes}"
+        group = "ctcloud.cloud.cthings" if name.startswith("ctcloud.cloud.cthings_") else "ctcloud.cloud.ct"
+        assert doc["attributes"]["action_group"]["membership"] == [group], name
