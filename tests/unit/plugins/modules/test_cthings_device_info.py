@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -146,6 +147,21 @@ def test_api_errors_fail_cleanly(capsys, monkeypatch):
     assert result["failed"] is True
     assert result["msg"] == "GET http://x/v3/device failed (HTTP 429): Too many requests"
     assert result["failure"]["status"] == 429
+
+
+@pytest.mark.parametrize("verbosity, shows_reply", [(0, False), (1, False), (2, True), (4, True)])
+def test_a_failure_says_its_message_once_and_the_whole_reply_only_with_vv(capsys, monkeypatch, verbosity, shows_reply):
+    reply = {"api": "cThings Cloud API", "code": 422, "data": None, "message": "limit must be a positive integer",
+             "request": {"url": "/v3/device?limit=0", "method": "GET", "body": None}, "websocket": False, "version": "3.13.1"}
+
+    def refused(self, **kwargs):
+        raise ApiError("limit must be a positive integer", "GET", "http://x/v3/device", 422, details={"body": reply})
+
+    monkeypatch.setattr(FakeClient, "list_devices", refused)
+    result = run_module(capsys, _ansible_verbosity=verbosity)
+    assert result["msg"] == "GET http://x/v3/device failed (HTTP 422): limit must be a positive integer"
+    assert json.dumps(result).count("limit must be a positive integer") == (2 if shows_reply else 1)
+    assert result["failure"] == {"method": "GET", "url": "http://x/v3/device", "status": 422, **({"details": {"body": reply}} if shows_reply else {})}
 
 
 def test_window_defaults_to_the_day_before_now():
