@@ -317,7 +317,7 @@ def run(module):
         if absent:
             return {"changed": False, "voucher": None, "changes": {}}
         raise missing_location(options["location"])
-    resource = VoucherResource(module.client, location["id"])
+    resource = VoucherResource(module.client, location["id"], options["access_type"])
     runner = Runner(resource, module.check_mode)
     item = runner.plan_one(options, absent=absent)
     check_combination(options, item.current)
