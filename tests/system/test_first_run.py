@@ -16,12 +16,19 @@ and under ``--check --diff`` its plan names the boxes batch by batch and writes 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ctsystem.ansible_run import Ansible, AnsibleRun, executable, run_command
+from ctsystem.ansible_run import Ansible, AnsibleRun, executable, kill_group, run_command
 from ctsystem.collection import ALL_MODULES, REPO, collection_root, has_module
 from ctsystem.emulator import Emulator
 from ctsystem.evidence import comparable_state
@@ -196,3 +203,74 @@ def test_module_docs_show_each_note_once_and_the_action_group(ansible):
         assert len(notes) == len(set(notes)), f"{name} repeats a note: {notes}"
         group = "ctcloud.cloud.cthings" if name.startswith("ctcloud.cloud.cthings_") else "ctcloud.cloud.ct"
         assert doc["attributes"]["action_group"]["membership"] == [group], name
+
+
+def documented_ct_auth_playbook() -> str:
+    """The browser-step playbook of docs/ct-authorization.md, as a reader copies it."""
+    text = (REPO / "docs" / "ct-authorization.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(# ct-auth\.yml.*?)```", text, re.S)
+    assert len(blocks) == 1, "docs/ct-authorization.md should hold one ct-auth.yml block"
+    return blocks[0]
+
+
+def read_terminal(master: int, done: Callable[[bytes], bool], bound: float = 120.0) -> bytes:
+    """What the terminal showed, until ``done(shown)`` or its end; bounded, never a timing assertion."""
+    seen = b""
+    deadline = time.monotonic() + bound
+    while not done(seen) and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the other side is gone: the run ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_the_documented_browser_step_works_when_the_url_is_copied_from_the_prompt(emulator, ansible, token_store, tmp_path):
+    """docs/ct-authorization.md's playbook on a terminal: copy the URL the pause prompt shows, "open" it, paste where it lands."""
+    playbook = tmp_path / "ct-auth.yml"
+    playbook.write_text(documented_ct_auth_playbook(), encoding="utf-8")
+    # As a user runs it: on a terminal, no inventory (the implicit localhost), no refresh token yet.
+    env = ansible.environment({**emulator.environment(token_store), "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "false"})
+    del env["CT_REFRESH_TOKEN"]
+    command = [executable("ansible-playbook"), str(playbook), "-e", f"redirect_uri={emulator.ct['redirect_uri']}"]
+    pid, master = pty.fork()  # the child's controlling terminal is the pty, as pause needs
+    if pid == 0:  # pragma: no cover - the child becomes ansible-playbook
+        os.chdir(tmp_path)
+        os.execve(command[0], command, env)
+    try:
+        # pause shows its prompt followed by ':' and waits.
+        prompt = read_terminal(master, lambda shown: b"/oauth/authorize?" in shown and shown.rstrip().endswith(b":")).decode("utf-8", "replace")
+        copied = [word for word in prompt.split() if "/oauth/authorize?" in word]
+        assert len(copied) == 1, prompt
+        # The browser: sign-in and consent are the emulator's automatic yes; CT redirects to the callback with the code.
+        landed = follow_without_redirect(copied[0])
+        assert "code=" in landed and "error=" not in landed, (copied[0], landed)
+        os.write(master, landed.encode() + b"\r")
+        rest = read_terminal(master, lambda shown: False).decode("utf-8", "replace")  # to the end of the run
+    finally:
+        os.close(master)
+        kill_group(pid)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, (prompt + rest)[-4000:]
+    assert emulator.stats()["token_requests"]["ct"]["authorization_code"] == 1
+    assert json.loads(token_store.read_text(encoding="utf-8"))["entries"], "the tokens were stored"
+
+
+def follow_without_redirect(url: str) -> str:
+    """The Location a GET of ``url`` redirects to (the emulator's authorize endpoint, on loopback)."""
+    assert url.startswith("http://127.0.0.1:"), url
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    try:
+        urllib.request.build_opener(NoRedirect).open(url, timeout=30)
+    except urllib.error.HTTPError as error:
+        return error.headers.get("Location", "")
+    raise AssertionError(f"{url} did not redirect")
