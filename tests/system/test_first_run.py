@@ -274,3 +274,13 @@ def follow_without_redirect(url: str) -> str:
     except urllib.error.HTTPError as error:
         return error.headers.get("Location", "")
     raise AssertionError(f"{url} did not redirect")
+
+
+def test_the_readme_opens_with_install_and_use_and_keeps_the_two_commands_of_a_clone():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^## (.+)$", readme, re.M)
+    assert sections[0] == "Install and use", sections
+    assert "ansible-galaxy collection install" in readme.split("\n## ")[1]
+    commands = [line for block in re.findall(r"```sh\n(.*?)```", readme, re.S) for line in block.splitlines() if "tools/dev.py" in line]
+    assert commands == ["python3 tools/dev.py demo", "python3 tools/dev.py test"]
+    assert "exec python3 tools/dev.py test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
