@@ -218,7 +218,7 @@ def read_terminal(master: int, done: Callable[[bytes], bool], bound: float = 120
     seen = b""
     deadline = time.monotonic() + bound
     while not done(seen) and time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
+        ready = select.select([master], [], [], 0.5)[0]
         if ready:
             try:
                 chunk = os.read(master, 65536)
@@ -255,7 +255,7 @@ def test_the_documented_browser_step_works_when_the_url_is_copied_from_the_promp
     finally:
         os.close(master)
         kill_group(pid)
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
     assert os.waitstatus_to_exitcode(status) == 0, (prompt + rest)[-4000:]
     assert emulator.stats()["token_requests"]["ct"]["authorization_code"] == 1
     assert json.loads(token_store.read_text(encoding="utf-8"))["entries"], "the tokens were stored"

@@ -68,7 +68,7 @@ def test_check_mode_plans_the_create_with_the_full_diff_and_writes_nothing(capsy
 
 
 def test_a_data_batch_plans_no_validity(capsys, api):
-    data = dict(NEW, access_type="data", data_limit_mb=500)
+    data = {**NEW, "access_type": "data", "data_limit_mb": 500}
     del data["validity_minutes"]
     planned = run(capsys, **data, _ansible_check_mode=True, _ansible_diff=True)
     assert (planned["diff"]["after"]["validity_minutes"], planned["diff"]["after"]["data_limit_mb"]) == (None, 500)
