@@ -62,6 +62,11 @@ COPY = COLLECTIONS_ROOT / "ansible_collections" / NAMESPACE / NAME
 
 REQUIREMENTS_DEV = REPO / "tests" / "requirements-dev.txt"
 REQUIREMENTS_LATEST = REPO / "tests" / "requirements-latest.txt"
+REQUIREMENTS_EDA = REPO / "tests" / "requirements-eda.txt"
+EDA_TESTS = Path("tests") / "eda"
+# ansible-rulebook's rule engine (drools_jpy) runs on a JVM of at least this version.
+JAVA_MAJOR = 17
+JAVA_PACKAGES = ("openjdk-17-jre-headless", "default-jre-headless")
 EMULATOR = Path("tests") / "emulator" / "run_emulator.py"
 DEMO_PLAYBOOK = Path("playbooks") / "demo.yml"
 BENCHMARK = Path("tests") / "benchmark" / "run.py"
@@ -405,18 +410,21 @@ def link_pythons(versions: Sequence[str]) -> dict[str, str | None]:
     return found
 
 
-def ensure_venv(python: str | None = None, force: bool = False) -> Venv:
+def ensure_venv(python: str | None = None, force: bool = False, name: str | None = None, requirements_file: Path | None = None) -> Venv:
     """Create or update a harness venv; fast when its requirements are installed already.
 
     Without ``python``: ``.venv`` from the interpreter running this script, with
     the pinned ``tests/requirements-dev.txt``. With it: ``.venv-pyX.Y`` with
     ``tests/requirements-latest.txt`` (newest ansible-core for that Python).
+    ``name`` and ``requirements_file`` make a venv of another purpose (``.venv-eda``).
     """
     interpreter = python or base_python()
     version = python_version(interpreter)
     if version is None:
         raise HarnessError(f"{interpreter} is not a working Python with the venv and ensurepip modules")
-    if python is None:
+    if name is not None and requirements_file is not None:
+        path, requirements = REPO / name, requirements_file
+    elif python is None:
         path, requirements = REPO / ".venv", REQUIREMENTS_DEV
     else:
         path, requirements = REPO / f".venv-py{version}", REQUIREMENTS_LATEST
@@ -704,8 +712,8 @@ class Context:
 
 
 def stage_ruff(ctx: Context) -> str:
-    """ruff check over plugins, tests and tools."""
-    paths = [name for name in ("plugins", "tests", "tools") if (REPO / name).is_dir()]
+    """ruff check over plugins, extensions, tests and tools."""
+    paths = [name for name in ("plugins", "extensions", "tests", "tools") if (REPO / name).is_dir()]
     code = run([ctx.venv.bin("ruff"), "check", *paths], cwd=REPO, env=ctx.venv.env(), timeout=300)
     if code:
         raise HarnessError(f"ruff exited with {code}")
@@ -840,6 +848,63 @@ def stage_system(ctx: Context) -> str:
     if code:
         raise HarnessError(f"pytest exited with {code}")
     return ""
+
+
+def java_major() -> int | None:
+    """The major version of ``java`` on PATH (``17`` from ``openjdk version "17.0.15"``), None without one."""
+    if not shutil.which("java"):
+        return None
+    try:
+        done = subprocess.run(["java", "-version"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(?:1\.)?(\d+)', done.stderr.decode("utf-8", "replace") + done.stdout.decode("utf-8", "replace"))
+    return int(match.group(1)) if match else None
+
+
+def ensure_java() -> str:
+    """A Java runtime for ansible-rulebook: found, or installed with apt-get when running as root.
+
+    Missing, it fails the stage in CI (the suite must not pass without its end-to-end test)
+    and skips it elsewhere, saying how to install one.
+    """
+    major = java_major()
+    if major is not None and major >= JAVA_MAJOR:
+        return f"Java {major}"
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        note(f"no Java {JAVA_MAJOR}+ runtime (found {major}): installing one with apt-get")
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = LOG_DIR / "apt-java.log"
+        run(["apt-get", "update"], cwd=REPO, env=env, timeout=900, log=log)
+        for package in JAVA_PACKAGES:
+            cmd = ["apt-get", "install", "-y", "--no-install-recommends", package]
+            if run(cmd, cwd=REPO, env=env, timeout=1800, log=log) == 0:
+                major = java_major()
+                if major is not None and major >= JAVA_MAJOR:
+                    return f"Java {major} (installed {package})"
+        note(f"apt-get did not give a Java {JAVA_MAJOR}+ runtime; its output is in {rel(log)}:\n{tail(log, 15)}")
+    message = f"no Java {JAVA_MAJOR}+ runtime for ansible-rulebook (found {major}); install openjdk-17-jre-headless"
+    if IS_CI:
+        raise HarnessError(message)
+    raise StageSkipped(message)
+
+
+def stage_eda(ctx: Context) -> str:
+    """ansible-rulebook end to end: the heal_site rulebook with both event sources against the emulator (tests/eda)."""
+    if not (REPO / EDA_TESTS).is_dir() or not any((REPO / EDA_TESTS).glob("test_*.py")):
+        raise StageSkipped(f"{EDA_TESTS} has no test_*.py yet")
+    del ctx  # the stage has a venv of its own
+    java = ensure_java()
+    venv = ensure_venv(name=".venv-eda", requirements_file=REQUIREMENTS_EDA)
+    rulebook = capture([venv.bin("ansible-rulebook"), "--version"])[1].splitlines()
+    cmd = [venv.python, "-m", "pytest", EDA_TESTS, "-q", "-p", "no:cacheprovider"]
+    code = run(cmd, cwd=REPO, env=venv.env(COLLECTIONS_ROOT), timeout=1800)
+    if code == 5:
+        raise HarnessError(f"pytest collected no tests in {EDA_TESTS}")
+    if code:
+        raise HarnessError(f"pytest exited with {code}")
+    return f"{rulebook[0].strip() if rulebook else 'ansible-rulebook ?'}, {java}"
 
 
 def _playbooks() -> list[Path]:
@@ -979,13 +1044,16 @@ def stage_builder(ctx: Context) -> str:
         missing = [library for library in ("requests", "jsonschema") if library not in out]
         if code or missing:
             raise HarnessError(f"ansible-builder introspect exited with {code}; missing {missing}")
-        cmd = [ctx.venv.bin("ansible-builder"), "create", "-f", definition, "--context", work / "context"]
-        code = run(cmd, cwd=definition.parent, env=ctx.venv.env(), timeout=300)
-        if code:
-            raise HarnessError(f"ansible-builder create exited with {code}")
-        if not any((work / "context").glob("*file")) or not (work / "context" / "_build" / "requirements.yml").is_file():
-            raise HarnessError("ansible-builder made no Containerfile with the collection requirements")
-    return "introspection lists requests, jsonschema; create made a context"
+        # The decision environment (EDA controller) is built the same way, from its own definition.
+        definitions = [definition] + [path for path in [definition.parent / "decision-environment.yml"] if path.is_file()]
+        for each in definitions:
+            context = work / f"context-{each.stem}"
+            code = run([ctx.venv.bin("ansible-builder"), "create", "-f", each, "--context", context], cwd=each.parent, env=ctx.venv.env(), timeout=300)
+            if code:
+                raise HarnessError(f"ansible-builder create -f {each.name} exited with {code}")
+            if not any(context.glob("*file")) or not (context / "_build" / "requirements.yml").is_file():
+                raise HarnessError(f"ansible-builder made no Containerfile with the collection requirements from {each.name}")
+    return f"introspection lists requests, jsonschema; create made a context from {', '.join(each.name for each in definitions)}"
 
 
 def stage_py312(ctx: Context) -> str:
@@ -1035,6 +1103,7 @@ STAGES: tuple[tuple[str, Callable[[Context], str]], ...] = (
     ("units", stage_units),
     ("integration", stage_integration),
     ("system", stage_system),
+    ("eda", stage_eda),
     ("lint", stage_lint),
     ("docs", stage_docs),
     ("changelog", stage_changelog),

@@ -13,6 +13,7 @@ from ctcloud_emulator import config
 from ctcloud_emulator.config import Knobs, SeedParams
 from ctcloud_emulator.persistence import StateFileError, write_atomically
 from ctcloud_emulator.server import LOOPBACK, Emulator
+from ctcloud_emulator.webhooks import WebhookError, WebhookTarget
 
 
 def _argument_type(parser_function: Callable[[str], object], name: str) -> Callable[[str], object]:
@@ -61,7 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pose-as-real-cloud", action="store_true",
                         help="do not announce itself on /_admin/identity: the shipped playbooks then refuse to write to it, "
                              "as they refuse a real cloud")
+    webhook = parser.add_argument_group("cThings webhooks", "where POST /_admin/cthings/webhook/send delivers readings (loopback only)")
+    for name, text in (("url", "http(s) URL of the receiver"), ("basic-username", "Basic authorization user"),
+                       ("basic-password", "Basic authorization password"), ("header-name", "name of a custom auth header"),
+                       ("header-value", "value of that header"), ("ca-file", "CA bundle that signed an https receiver's certificate")):
+        webhook.add_argument(f"--webhook-{name}", dest=f"webhook_{name.replace('-', '_')}", metavar="VALUE", help=text)
     return parser
+
+
+def webhook_target(options: argparse.Namespace) -> WebhookTarget | None:
+    values = {name: getattr(options, f"webhook_{name}") for name in WebhookTarget.OPTIONS}
+    if not any(values.values()):
+        return None
+    return WebhookTarget.from_options({name: value for name, value in values.items() if value is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     knobs = Knobs(**{name: getattr(options, name) for name in config.KNOB_PARSERS})
     seed_params = SeedParams(locations=options.locations, boxes=options.boxes, devices=options.devices, seed=options.seed)
     try:
-        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose,
+        webhook = webhook_target(options)
+    except WebhookError as error:
+        parser.error(f"--webhook-*: {error}")
+    try:
+        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose, webhook=webhook,
                             pose_as_real_cloud=options.pose_as_real_cloud)
     except StateFileError as error:
         parser.error(str(error))

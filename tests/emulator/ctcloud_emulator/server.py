@@ -17,6 +17,7 @@ from ctcloud_emulator.persistence import StateFileWriter, load_state_file
 from ctcloud_emulator.services import Services
 from ctcloud_emulator.state import EmulatorState
 from ctcloud_emulator.stats import Stats
+from ctcloud_emulator.webhooks import WebhookSender, WebhookTarget
 
 LOOPBACK = "127.0.0.1"
 IDLE_CONNECTION_SECONDS = 75  # how long a kept-alive connection may sit idle (nginx's default)
@@ -107,7 +108,8 @@ class Emulator:
     """One emulator instance: `start()` serves in a background thread, `stop()` saves and closes."""
 
     def __init__(self, seed_params: SeedParams, knobs: Knobs, port: int = 0, host: str = LOOPBACK,
-                 state_file: str | None = None, verbose: bool = False, pose_as_real_cloud: bool = False) -> None:
+                 state_file: str | None = None, verbose: bool = False, webhook: WebhookTarget | None = None,
+                 pose_as_real_cloud: bool = False) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the emulator binds {LOOPBACK} only, not {host}")
         saved = load_state_file(state_file) if state_file else None
@@ -123,7 +125,9 @@ class Emulator:
         if self._writer is not None:
             state.set_change_listener(self._writer.notify)
         handler = type("RequestHandler", (KeepAliveRequestHandler,), {"access_log": verbose})
-        self.server: BaseWSGIServer = make_server(host, port, EmulatorApp(self.services), threaded=True, request_handler=handler)
+        self.webhooks = WebhookSender(webhook)
+        app = EmulatorApp(self.services, self.webhooks)
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=handler)
         # socketserver would join every connection thread on close, including idle kept-alive ones,
         # so a client that keeps its pool open could hold up shutdown until the idle timeout.
         self.server.block_on_close = False

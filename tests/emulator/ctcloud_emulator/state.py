@@ -54,6 +54,8 @@ class EmulatorState:
             # Devices are read-only: the catalog is regenerated only when its own parameters change.
             devices = DeviceCatalog.generate(seed_params.seed, seed_params.devices)
         with self.lock:
+            if devices is self.devices:
+                devices.restore_seeded_connections()  # connection flips are data: a reset undoes them
             self.seed_params = seed_params
             self.ct.load(seed_params.seed, ct_seed)
             self.devices = devices
