@@ -120,9 +120,8 @@ class CtAuth(TokenProvider):
         client_secret: str,
         refresh_token: str | None = None,
     ) -> None:
-        super().__init__(store, auth_url.rstrip("/"), client_id)
+        super().__init__(store, auth_url.rstrip("/"), client_id, client_secret)
         self.transport = transport
-        self.client_secret = client_secret
         self.refresh_token = refresh_token or None  # "" (an unset CI secret) is no token: use the stored chain
 
     @property
@@ -234,6 +233,7 @@ class CtAuth(TokenProvider):
             "refresh_token": reply["refresh_token"],
             "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
             "lineage": _bounded_lineage([*lineage, digest(reply["refresh_token"])]),
+            "secret_mark": self.secret_mark(),
             "updated_at": int(time.time()),
         }
         txn.put(self.key, entry)

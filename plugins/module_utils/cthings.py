@@ -80,9 +80,8 @@ class CthingsAuth(TokenProvider):
     kind = "cthings"
 
     def __init__(self, store: TokenStore, transport: Transport, auth_url: str, client_id: str, client_secret: str) -> None:
-        super().__init__(store, auth_url, client_id)
+        super().__init__(store, auth_url, client_id, client_secret)
         self.transport = transport
-        self.client_secret = client_secret
 
     def secrets(self) -> list[str | None]:
         return [self.client_secret, basic_credentials(self.client_id, self.client_secret), *sorted(self._seen)]
@@ -110,6 +109,7 @@ class CthingsAuth(TokenProvider):
         entry = {
             "access_token": data["access_token"],
             "expires_at": self._expires_at(data, DEFAULT_TOKEN_LIFETIME),
+            "secret_mark": self.secret_mark(),
             "updated_at": int(time.time()),
         }
         txn.put(self.key, entry)

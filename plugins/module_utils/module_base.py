@@ -127,10 +127,24 @@ class CtCloudModule:
         self.module.exit_json(**result)
 
     def fail(self, exc: CtCloudError, **extra: Any) -> None:
+        """``fail_json`` with the message once (``msg``) and ``failure`` holding what a task may act on.
+
+        Ansible prints a failed task's whole result: the message in ``failure`` too, and the API's whole
+        reply, buried the sentence that matters. The reply's own words are in the message already; the
+        reply itself (``failure.details.body``) comes with ``-vv``.
+        """
         secrets = self._client.secrets() if self._client is not None else []
         if isinstance(exc, ApiError):
             exc = exc.redacted(secrets)
         failure = exc.to_failure()
+        failure.pop("message", None)
+        details = failure.get("details")
+        if isinstance(details, dict) and "body" in details and self.module._verbosity < 2:
+            details = {name: value for name, value in details.items() if name != "body"}
+            if details:
+                failure["details"] = details
+            else:
+                del failure["details"]
         if isinstance(exc, InputError):
             failure["kind"] = "input"
         self.module.fail_json(msg=str(exc), failure=failure, **extra)

@@ -16,6 +16,8 @@ Subclasses say how to ask (``_obtain``) and which stored entry is theirs
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 from typing import Any, Callable, TypeVar
 
@@ -81,10 +83,11 @@ def oauth_error_code(error: ApiError) -> str | None:
 class TokenProvider:
     kind = "oauth2"
 
-    def __init__(self, store: TokenStore, auth_url: str, client_id: str) -> None:
+    def __init__(self, store: TokenStore, auth_url: str, client_id: str, client_secret: str | None = None) -> None:
         self.store = store
         self.auth_url = auth_url
         self.client_id = client_id
+        self.client_secret = client_secret
         self.token_requests = 0
         # Every token this process sent or received, also those read from the store (another process got them),
         # so that an error echoing a request cannot show one.
@@ -131,7 +134,19 @@ class TokenProvider:
             and entry.get("access_token")
             and entry.get("expires_at", 0) - EXPIRY_MARGIN > time.time()
             and self._belongs(entry)
+            and entry.get("secret_mark") == self.secret_mark()
         )
+
+    def secret_mark(self) -> str | None:
+        """What a stored entry remembers of the client secret that obtained it: an HMAC, never the secret.
+
+        A stored access token is used only with that same secret. Otherwise a wrong secret would go
+        unnoticed for as long as the token lives (an hour), and a scheduled job would fail an hour
+        after the change that broke it; with the mark, the next run asks the server and fails at once.
+        """
+        if not self.client_secret:
+            return None
+        return hmac.new(self.client_secret.encode("utf-8"), f"ctcloud token store|{self.key}".encode(), hashlib.sha256).hexdigest()
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
         """Ask the authorization server, ``txn.put`` + ``txn.commit()`` the answer, return the access token."""

@@ -59,7 +59,10 @@ SERVER_ASSIGNED = frozenset(
 )
 # Per module: result paths ("*" = every list item) that are facts of the real run only, as documented.
 RUNTIME_ONLY = {
-    "ct_box_reboot": (("boxes", "*", "rebooted"),),  # "Whether the API accepted the reboot. Always false in check mode."
+    "ct_box_reboot": (
+        ("boxes", "*", "rebooted"),  # "Whether the API accepted the reboot. Always false in check mode."
+        ("msg",),  # "what was done, or in check mode what would be": it says "Would reboot" on purpose
+    ),
 }
 # How a check-mode diff may show a field of an object to be created that only the server will decide (engine.py).
 KNOWN_AFTER_CREATE = "(known after create)"

@@ -56,6 +56,9 @@ class Emulator:
     def command(self) -> list[str]:
         command = [sys.executable, str(RUN_EMULATOR), "--port", "0", "--ready-file", str(self.ready_file)]
         for name, value in self.options.items():
+            if isinstance(value, bool):  # a switch: --name when true, nothing when false
+                command += [f"--{name.replace('_', '-')}"] if value else []
+                continue
             if isinstance(value, (list, tuple)):
                 value = ",".join(str(item) for item in value)
             command += [f"--{name.replace('_', '-')}", str(value)]

@@ -111,3 +111,13 @@ def test_config_reads_and_changes_knobs(emu):
 
 def test_health(emu):
     assert emu.admin("GET", "health") == {"ok": True}
+
+
+def test_identity_announces_the_bundled_emulator_and_the_urls_it_serves(emu):
+    identity = emu.admin("GET", "identity")
+    assert identity["emulator"] == "ctcloud.cloud bundled emulator"
+    assert identity["ct"] == {"api_url": emu.ct["api_url"], "auth_url": emu.ct["auth_url"]}
+    assert identity["cthings"] == {"api_url": emu.cthings["api_url"], "auth_url": emu.cthings["auth_url"]}
+    spelled_localhost = emu.session.get(emu.admin_url.replace("127.0.0.1", "localhost") + "/identity").json()
+    assert spelled_localhost["ct"]["api_url"] == emu.ct["api_url"].replace("127.0.0.1", "localhost")
+    assert emu.stats()["total"] == 0

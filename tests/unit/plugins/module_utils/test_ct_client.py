@@ -172,6 +172,17 @@ def test_missing_refresh_token_is_an_input_error_before_any_request(fake, store_
     assert fake.state.requests == []
 
 
+def test_a_wrong_secret_fails_at_once_even_while_a_stored_token_is_valid(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path).request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 1
+    with pytest.raises(AuthError, match=r"CT rejected client_id/client_secret \(invalid_client\)"):
+        client(fake, store_path, client_secret="wrong-SECRET-value").request("GET", "ping.json")
+    assert stored(store_path)["secret_mark"] not in (None, CT_CLIENT[1])
+    client(fake, store_path).request("GET", "ping.json")  # the right secret: the stored token again
+    assert fake.state.token_requests["refresh_token"] == 2
+
+
 def test_missing_client_secret_is_an_input_error(fake, store_path):
     with pytest.raises(InputError, match="client_secret"):
         client(fake, store_path, client_secret=None)

@@ -66,6 +66,20 @@ def test_wrong_secret_is_an_auth_error_without_the_secret(fake, store_path):
     assert "SECRET" not in str(caught.value) + json.dumps(caught.value.to_failure())
 
 
+def test_a_wrong_secret_fails_at_once_even_while_a_stored_token_is_valid(fake, store_path):
+    fake.state.script("GET", DEVICE_PATH, Scripted(200, envelope({"id": DEVICE_ID})))
+    client(fake, store_path).get_device(DEVICE_ID)
+    assert fake.state.token_requests["client_credentials"] == 1
+    with pytest.raises(AuthError, match="rejected client_id/client_secret"):
+        client(fake, store_path, client_secret="wrongSECRETvalue123").get_device(DEVICE_ID)
+    assert fake.state.token_requests["client_credentials"] == 2
+    # The store keeps a mark of the secret, never the secret; the right secret reuses the token again.
+    with open(store_path, encoding="utf-8") as handle:
+        assert CTHINGS_CLIENT[1] not in handle.read()
+    client(fake, store_path).get_device(DEVICE_ID)
+    assert fake.state.token_requests["client_credentials"] == 2
+
+
 def test_readings_use_v2_and_devices_use_v3(fake, store_path):
     readings = f"/cthings-api/v2/device/{DEVICE_ID}/readings"
     fake.state.script("GET", readings, Scripted(200, envelope([{"dtm": "2017-07-01T12:30:00", "data": {}}])))
