@@ -45,6 +45,10 @@ options:
     description:
       - Path of the token store, a JSON file (mode 0600) shared by every module and plugin of this collection.
         The access token is kept there until shortly before it expires, so a playbook run needs one token request.
+      - The store, its lock file (the same path plus C(.lock)) and its directory must belong to the user running
+        Ansible and must not be writable by group or others (the store not even readable); neither file may be a
+        symbolic link. Otherwise the task fails, naming the C(chmod) or C(chown) that fixes it. Missing directories
+        are created with mode 0700.
       - If not set, the environment variable E(CTCLOUD_TOKEN_STORE) is used, then
         C($XDG_CACHE_HOME/ctcloud/tokens.json) (C(~/.cache/ctcloud/tokens.json)).
     type: path
