@@ -36,12 +36,17 @@ options:
   api_url:
     description:
       - Base URL of the CT API.
+      - Stored tokens are kept per API origin (scheme, host and port): a token obtained for one API is never sent to another.
+      - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
+        address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CT_API_URL) is used, then the default.
     type: str
     default: https://api.ctapp.io/api/v1
   auth_url:
     description:
       - Base URL of the CT authorization server; the token endpoint is C({auth_url}/oauth/token).
+      - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
+        address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CT_AUTH_URL) is used, then the default.
     type: str
     default: https://id.ctapp.io

@@ -13,6 +13,12 @@ A user may give the same initial refresh token on every run (a CI secret) long
 after it was rotated away: each stored entry keeps the SHA-256 digests of every
 refresh token in its chain (its *lineage*), and a given token found there means
 "continue from the newest token of this chain".
+
+The store holds two entries per client: the refresh chain under the client's key
+(the refresh token only ever goes to ``auth_url``), and the access token under the
+client's key plus the API origin (it only ever goes to that API). Every API origin
+continues the one chain, so switching ``api_url`` back and forth never strands a
+revoked refresh token.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
     BearerClient,
@@ -93,8 +100,9 @@ class CtAuth(TokenProvider):
         client_id: str,
         client_secret: str,
         refresh_token: str | None = None,
+        api_url: str = DEFAULT_API_URL,
     ) -> None:
-        super().__init__(store, auth_url.rstrip("/"), client_id)
+        super().__init__(store, auth_url.rstrip("/"), client_id, api_url)
         self.transport = transport
         self.client_secret = client_secret
         self.refresh_token = refresh_token or None  # "" (an unset CI secret) is no token: use the stored chain
@@ -125,6 +133,9 @@ class CtAuth(TokenProvider):
         return self.refresh_token is None or digest(self.refresh_token) in entry.get("lineage", [])
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+        # `entry` is this API origin's access token; the refresh chain is the client's. (0.1.0 stored both in the
+        # chain's entry: its access token, obtained for whatever API was configured then, is never read.)
+        entry = txn.get(self.client_key)
         candidates = []  # (refresh token, lineage it continues)
         if entry and self._belongs(entry) and entry.get("refresh_token"):
             candidates.append((entry["refresh_token"], list(entry.get("lineage", []))))
@@ -179,16 +190,23 @@ class CtAuth(TokenProvider):
 
     def _save(self, txn: Transaction, reply: dict[str, Any], lineage: list[str]) -> str:
         self._seen.update((reply["access_token"], reply["refresh_token"]))
-        entry = {
-            "access_token": reply["access_token"],
+        chain = {
             "refresh_token": reply["refresh_token"],
-            "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
             "lineage": _bounded_lineage([*lineage, digest(reply["refresh_token"])]),
             "updated_at": int(time.time()),
         }
-        txn.put(self.key, entry)
+        # The access token carries its chain's lineage: whether it may be used for a given refresh token is
+        # decided from this entry alone, as for the chain (_belongs).
+        access = {
+            "access_token": reply["access_token"],
+            "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
+            "lineage": chain["lineage"],
+            "updated_at": chain["updated_at"],
+        }
+        txn.put(self.client_key, chain)
+        txn.put(self.key, access)
         txn.commit()  # on disk before the new access token is used: see the module docstring
-        return entry["access_token"]
+        return access["access_token"]
 
 
 class CtClient(BearerClient):
@@ -210,6 +228,8 @@ class CtClient(BearerClient):
         timeout: float = 30.0,
     ) -> CtClient:
         """A client from the connection options every CT module and plugin shares."""
+        api_url = validation.service_url(api_url or DEFAULT_API_URL, "api_url")
+        auth_url = validation.service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_ct_error)
         if access_token and not refresh_token:
             auth: Any = StaticTokenProvider(access_token, "CT")
@@ -219,8 +239,8 @@ class CtClient(BearerClient):
                 raise InputError(
                     f"CT {missing} is required (or CT_{missing.upper()}), unless access_token is given", missing
                 )
-            auth = CtAuth(TokenStore(token_store), transport, auth_url or DEFAULT_AUTH_URL, client_id, client_secret, refresh_token)
-        return cls(api_url or DEFAULT_API_URL, auth, transport)
+            auth = CtAuth(TokenStore(token_store), transport, auth_url, client_id, client_secret, refresh_token, api_url)
+        return cls(api_url, auth, transport)
 
     def url(self, *segments: Any) -> str:
         return "/".join([self.api_url] + [quote(str(segment), safe="") for segment in segments])

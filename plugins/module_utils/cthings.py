@@ -36,7 +36,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
-from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import uuid_value
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import service_url, uuid_value
 
 try:
     from requests.auth import HTTPBasicAuth
@@ -66,8 +66,10 @@ def describe_cthings_error(status: int, data: Any, text: str) -> str:
 class CthingsAuth(TokenProvider):
     kind = "cthings"
 
-    def __init__(self, store: TokenStore, transport: Transport, auth_url: str, client_id: str, client_secret: str) -> None:
-        super().__init__(store, auth_url, client_id)
+    def __init__(
+        self, store: TokenStore, transport: Transport, auth_url: str, client_id: str, client_secret: str, api_url: str = DEFAULT_API_URL
+    ) -> None:
+        super().__init__(store, auth_url, client_id, api_url)
         self.transport = transport
         self.client_secret = client_secret
 
@@ -75,6 +77,7 @@ class CthingsAuth(TokenProvider):
         return [self.client_secret, basic_credentials(self.client_id, self.client_secret), *sorted(self._seen)]
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+        txn.delete(self.client_key)  # where 0.1.0 kept the token, for whatever API it was used with: never sent again
         self.token_requests += 1
         try:
             # A client-credentials grant creates nothing on the server: safe to replay.
@@ -122,9 +125,11 @@ class CthingsClient(BearerClient):
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not value:
                 raise InputError(f"cThings {name} is required (or CTHINGS_{name.upper()})", name)
+        api_url = service_url(api_url or DEFAULT_API_URL, "api_url")
+        auth_url = service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_cthings_error, pool_size=max(10, workers))
-        auth = CthingsAuth(TokenStore(token_store), transport, auth_url or DEFAULT_AUTH_URL, client_id, client_secret)
-        return cls(api_url or DEFAULT_API_URL, auth, transport, workers)
+        auth = CthingsAuth(TokenStore(token_store), transport, auth_url, client_id, client_secret, api_url)
+        return cls(api_url, auth, transport, workers)
 
     def endpoint_url(self, endpoint: str, **path: str) -> str:
         version, template, _schema = ENDPOINTS[endpoint]

@@ -22,7 +22,8 @@ description:
     from there once, as C(docs/ct-authorization.md) shows, so that it never appears in a task result or a log.
   - A code is single-use and expires after 10 minutes, so a task with O(code) succeeds once; its exchange is never
     retried.
-  - O(refresh_token), O(access_token) and O(api_url) are accepted, so that C(module_defaults) of the group
+  - The tokens are stored for O(api_url) (its scheme, host and port): later tasks send them to that API only.
+  - O(refresh_token) and O(access_token) are accepted, so that C(module_defaults) of the group
     C(ctcloud.cloud.ct) apply to this module too, and ignored.
 author:
   - ctcloud.cloud contributors (@ctcloud)
@@ -155,9 +156,13 @@ def run(module):
     code = authorization_code(p["code"], redirect_uri) if p["code"] is not None else None
     if code is not None and not p["client_secret"]:
         raise InputError("client_secret is required (or CT_CLIENT_SECRET) to exchange a code", "client_secret")
+    # The browser signs in at auth_url, and the tokens will be sent to api_url: neither in cleartext.
+    auth_url = validation.service_url(p["auth_url"], "auth_url")
+    api_url = validation.service_url(p["api_url"], "api_url")
     store = TokenStore(p["token_store"])
     # Building the URL needs neither a secret nor a connection.
-    result = {"changed": code is not None, "authorize_url": CtAuth(store, None, p["auth_url"], p["client_id"], "").authorize_url(redirect_uri)}
+    authorize_url = CtAuth(store, None, auth_url, p["client_id"], "", api_url=api_url).authorize_url(redirect_uri)
+    result = {"changed": code is not None, "authorize_url": authorize_url}
     if code is None:
         return result
     result["token_store"] = store.path

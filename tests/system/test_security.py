@@ -17,6 +17,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from ctsystem.collection import PLAYBOOKS as SYSTEM_PLAYBOOKS
+from ctsystem.evidence import stored_ct_entry
+from ctsystem.rawhttp import Reply
+
 # uid/gid of "another local user": nobody on Debian. Only root can give a file away, so the
 # ownership cases run where the suite runs in CI (as root) and are left out elsewhere.
 OTHER_USER = 65534
@@ -123,3 +127,85 @@ def test_item3_token_store_refuses_paths_it_cannot_trust_and_creates_private_dir
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, f"{directory} made under umask 000"
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
     assert (tmp_path / "elsewhere.lock").exists() is False  # the lock's link was not followed to create its target
+
+
+# ---- item 6: no cleartext tokens, and a stored token only for the API origin it was obtained for ----------
+
+# Plain-http hosts that are not this machine. The runs send plain http through a recording proxy on 127.0.0.1
+# (requests honours HTTP_PROXY), so whatever the collection would send to them never leaves this machine.
+REMOTE = {
+    "ct_api": "http://ct-api.example.com/ct-api/api/v1",
+    "ct_auth": "http://ct-id.example.com/ct-id",
+    "cthings_api": "http://api.cthings.example.com/cthings-api",
+    "cthings_auth": "http://auth.cthings.example.com/token",
+}
+REFUSED_HTTP = "must use https: {url} would carry tokens and secrets in cleartext"
+
+
+def test_item6_plain_http_to_another_machine_is_refused_before_anything_is_sent(emulator, raw_server, ansible, tmp_path, scenario_vars):
+    proxy = raw_server(lambda request: Reply(502, {"message": "the recording proxy forwards nothing"}))
+    proxy_env = {"HTTP_PROXY": proxy.base_url, "http_proxy": proxy.base_url, "NO_PROXY": "127.0.0.1,localhost,::1",
+                 "no_proxy": "127.0.0.1,localhost,::1"}
+    loopback_name = emulator.ct["api_url"].replace("//127.0.0.1:", "//localhost:")
+
+    def store(case: str) -> str:
+        return str(tmp_path / "stores" / case / "tokens.json")  # a fresh store: a refusal must not depend on a stored token
+
+    cases = [
+        ("CT api_url", "ct_location_info", {"api_url": REMOTE["ct_api"], "token_store": store("ct-api")}, "api_url", REMOTE["ct_api"]),
+        ("CT auth_url", "ct_location_info", {"auth_url": REMOTE["ct_auth"], "token_store": store("ct-auth")}, "auth_url", REMOTE["ct_auth"]),
+        ("cThings api_url", "cthings_device_info", {"api_url": REMOTE["cthings_api"], "token_store": store("cthings-api")}, "api_url",
+         REMOTE["cthings_api"]),
+        ("cThings auth_url", "cthings_device_info", {"auth_url": REMOTE["cthings_auth"], "token_store": store("cthings-auth")}, "auth_url",
+         REMOTE["cthings_auth"]),
+        ("ct_auth authorize URL", "ct_auth", {"auth_url": REMOTE["ct_auth"], "redirect_uri": emulator.ct["redirect_uri"]}, "auth_url",
+         REMOTE["ct_auth"]),
+    ]
+    tasks = [{"name": name, f"ctcloud.cloud.{module}": args, "ignore_errors": True} for name, module, args, _option, _url in cases]
+    tasks.append({"name": "http to localhost is this machine", "ctcloud.cloud.ct_location_info": {"api_url": loopback_name}})
+    playbook = tasks_playbook(tmp_path / "http.yml", tasks)
+    before = api_requests(emulator.stats())
+    run = ansible.playbook(playbook, scenario_vars(emulator, tmp_path / "stores" / "shared" / "tokens.json"), env=proxy_env,
+                           stats_url=f"{emulator.admin_url}/stats")
+
+    sent = [f"{request.method} {request.target} (authorization: {'authorization' in request.headers})" for request in proxy.requests]
+    assert sent == [], f"requests reached the plain-http hosts: {sent}"
+    for name, _module, _args, option, url in cases:
+        result = run.one(name)
+        assert result.failed, f"{name}: {url} was accepted\n{result.result}"
+        assert f"{option} {REFUSED_HTTP.format(url=url)}" in result.msg, f"{name}: {result.msg}"
+        assert result.result["failure"]["details"]["field"] == option
+        assert api_requests(result.emulator_stats) == before, f"{name}: a request was sent before the refusal"
+    assert not run.one("http to localhost is this machine").failed, run.describe()
+
+    # The inventory plugins build the same clients: the same refusal, nothing sent.
+    inventory = ansible.inventory([SYSTEM_PLAYBOOKS / "inventory" / "boxes.ct_boxes.yml"],
+                                  env={**emulator.environment(tmp_path / "stores" / "inventory" / "tokens.json"), "CT_API_URL": REMOTE["ct_api"],
+                                       **proxy_env})
+    assert inventory.rc != 0, inventory.describe()
+    assert f"api_url {REFUSED_HTTP.format(url=REMOTE['ct_api'])}" in inventory.stderr, inventory.describe()
+    assert proxy.requests == []
+
+
+def test_item6_a_stored_token_is_never_sent_to_another_api_origin(emulator, raw_server, ansible, tmp_path, scenario_vars, token_store):
+    other_api = raw_server(lambda request: Reply(200, {"locations": [], "_links": {"current_page": 1, "total_pages": 1, "next_page": None,
+                                                                                    "total_entries": 0}}))
+    first = tasks_playbook(tmp_path / "first.yml", [{"name": "list locations", "ctcloud.cloud.ct_location_info": {}}])
+    ansible.playbook(first, scenario_vars(emulator, token_store)).check()
+    stored_for_emulator = stored_ct_entry(token_store)["access_token"]
+
+    # The same client, auth server and token store; only api_url now names another server (a CT_API_URL left over
+    # from another environment, or planted).
+    elsewhere = tasks_playbook(tmp_path / "elsewhere.yml", [
+        {"name": "list locations elsewhere", "ctcloud.cloud.ct_location_info": {"api_url": f"{other_api.base_url}/ct-api/api/v1"}}])
+    ansible.playbook(elsewhere, scenario_vars(emulator, token_store)).check()
+    received = {request.headers.get("authorization") for request in other_api.requests}
+    assert received, "the other API was not asked at all"
+    assert f"Bearer {stored_for_emulator}" not in received, "the token stored for the emulator's origin went to another API"
+
+    # Both origins continue the one refresh chain: back at the emulator, with every access token revoked, the
+    # stored chain still renews (no invalid_grant).
+    emulator.revoke()
+    back = ansible.playbook(first, scenario_vars(emulator, token_store)).check()
+    assert not back.one("list locations").failed
+    assert emulator.stats()["token_errors"] == {}

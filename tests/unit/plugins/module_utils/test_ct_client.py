@@ -43,8 +43,14 @@ def worker_config(fake, store_path, **overrides):
 
 
 def stored(store_path):
+    """The client's refresh chain and its API's access token as one dict (the store keeps two entries)."""
     with open(store_path) as handle:
-        return next(iter(json.load(handle)["entries"].values()))
+        entries = json.load(handle)["entries"]
+    assert len(entries) <= 2, entries
+    merged = {}
+    for key in sorted(entries, key=len):  # the chain's key is a prefix of the access token's
+        merged.update(entries[key])
+    return merged
 
 
 def test_first_request_refreshes_once_and_persists_the_rotated_token(fake, store_path):
@@ -303,3 +309,41 @@ def test_the_stored_refresh_token_sent_by_this_process_is_among_its_secrets(fake
     ct = client(fake, store_path)
     ct.request("GET", "ping.json")  # refreshes with the stored token, not the given one
     assert stored_refresh in ct.secrets()
+
+
+# -- a stored access token goes to the API origin it was obtained for, and nowhere else (issue 12, item 6) --
+
+
+def test_a_token_stored_for_one_api_origin_is_never_sent_to_another(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}), Scripted(200, {"ping": "pong"}), Scripted(200, {"ping": "pong"}))
+    first = client(fake, store_path)
+    first.request("GET", "ping.json")
+    token_for_first = first.auth.token()
+    other_origin = fake.urls["ct_api_url"].replace("127.0.0.1", "localhost")  # the same server, another origin
+    second = client(fake, store_path, api_url=other_origin)
+    assert second.auth.token() != token_for_first
+    second.request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 2
+    # Both origins continue the one chain: back on the first origin, the rotated chain still works.
+    fake.state.revoke_all_access()
+    first = client(fake, store_path)
+    first.request("GET", "ping.json")
+    assert fake.state.token_errors == []
+    assert fake.state.token_requests["refresh_token"] == 3
+
+
+def test_a_chain_stored_by_0_1_0_continues_without_sending_its_access_token(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}), Scripted(200, {"ping": "pong"}))
+    earlier = client(fake, store_path)
+    earlier.request("GET", "ping.json")
+    current = stored(store_path)
+    # What 0.1.0 wrote: one entry per client, its access token valid for whatever API was configured then.
+    legacy_key = f"ct|{fake.urls['ct_auth_url']}|{CT_CLIENT[0]}"
+    with open(store_path, "w") as handle:  # the file exists: it keeps its mode 0600
+        json.dump({"version": 1, "entries": {legacy_key: {key: current[key] for key in ("access_token", "refresh_token", "expires_at", "lineage")}}}, handle)
+    later = client(fake, store_path, refresh_token=None)
+    assert later.auth.token() != current["access_token"]
+    later.request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 2 and fake.state.token_errors == []
+    with open(store_path) as handle:
+        assert "access_token" not in json.load(handle)["entries"][legacy_key]
