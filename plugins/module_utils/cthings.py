@@ -163,7 +163,7 @@ class CthingsClient(BearerClient):
             return links if isinstance(links, dict) else {}
 
         first = fetch(url, query)
-        return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.workers)
+        return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.api_url, self.workers)
 
     # -- the resources ---------------------------------------------------
 

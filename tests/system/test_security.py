@@ -19,7 +19,7 @@ from typing import Any
 
 from ctsystem.collection import PLAYBOOKS as SYSTEM_PLAYBOOKS
 from ctsystem.evidence import stored_ct_entry
-from ctsystem.rawhttp import Reply
+from ctsystem.rawhttp import Reply, Request, self_signed_certificate, server_tls_context
 
 # uid/gid of "another local user": nobody on Debian. Only root can give a file away, so the
 # ownership cases run where the suite runs in CI (as root) and are left out elsewhere.
@@ -209,3 +209,69 @@ def test_item6_a_stored_token_is_never_sent_to_another_api_origin(emulator, raw_
     back = ansible.playbook(first, scenario_vars(emulator, token_store)).check()
     assert not back.one("list locations").failed
     assert emulator.stats()["token_errors"] == {}
+
+
+# ---- item 1: the token goes only to links under api_url ----------------------------------------------------
+
+DEVICE = {"id": "3f1c2a54-8d1e-4c6b-9a57-0c2d4e6f8a10", "name": "Hostile page one", "active": True}
+
+
+def envelope(data: Any, links: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"api": "cThings Cloud API", "code": 200, "data": data, "links": links or {}, "message": None,
+            "request": {"url": "", "method": "GET", "body": None}, "websocket": False, "version": "3.13.1"}
+
+
+class HostileLinks:
+    """A cThings API whose first page names the next (or last) page somewhere else; ``/<case>/cthings-api`` picks the case."""
+
+    def __init__(self, elsewhere: str) -> None:
+        self.elsewhere = elsewhere  # another server on 127.0.0.1, recording what it receives
+        self.base = ""  # this server's own base URL, set once it listens
+
+    def __call__(self, request: Request) -> Reply:
+        case, _slash, rest = request.path.lstrip("/").partition("/")
+        if request.query.get("page") == ["2"] and rest.startswith("cthings-api/"):
+            return Reply(200, envelope([], {"next": None}))  # a page under api_url: the end of the list
+        if rest != "cthings-api/v3/device":
+            return Reply(404, {"message": f"no {request.path} here"})
+        own = f"{self.base}/{case}/cthings-api/v3/device"
+        links = {
+            "another-port": {"next": f"{self.elsewhere}/cthings-api/v3/device?page=2"},
+            "last-page-elsewhere": {"next": f"{own}?page=2", "last": f"{self.elsewhere}/cthings-api/v3/device?page=3"},
+            "outside-the-path-prefix": {"next": f"{self.base}/admin/v3/device?page=2"},
+            "dot-segments": {"next": f"{self.base}/{case}/cthings-api/%2e%2e/%2e%2e/admin?page=2"},
+            "scheme-downgrade": {"next": own.replace("https://", "http://") + "?page=2"},
+            "relative-link": {"next": f"/{case}/cthings-api/v3/device?page=2"},
+        }[case]
+        return Reply(200, envelope([DEVICE], links))
+
+
+def test_item1_page_links_outside_api_url_are_refused_and_get_no_token(emulator, raw_server, ansible, tmp_path, scenario_vars):
+    elsewhere = raw_server(lambda request: Reply(200, envelope([], {"next": None})))
+    hostile = HostileLinks(elsewhere.base_url)
+    plain = raw_server(hostile)
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    tls_behaviour = HostileLinks(elsewhere.base_url)
+    tls = raw_server(tls_behaviour, tls=server_tls_context(cert, key))
+    hostile.base, tls_behaviour.base = plain.base_url, tls.base_url
+
+    refused = ["another-port", "last-page-elsewhere", "outside-the-path-prefix", "dot-segments"]
+    tasks = [{"name": case, "ctcloud.cloud.cthings_device_info": {"api_url": f"{plain.base_url}/{case}/cthings-api"}, "ignore_errors": True}
+             for case in [*refused, "relative-link"]]
+    tasks.append({"name": "scheme-downgrade", "ctcloud.cloud.cthings_device_info": {
+        "api_url": f"{tls.base_url}/scheme-downgrade/cthings-api", "validate_certs": False}, "ignore_errors": True})
+    run = ansible.playbook(tasks_playbook(tmp_path / "links.yml", tasks), scenario_vars(emulator, tmp_path / "store" / "tokens.json"))
+
+    assert elsewhere.requests == [], [f"{request.target} authorization={'authorization' in request.headers}" for request in elsewhere.requests]
+    assert tls.handshake_failures == 0, "a page was requested over plain http from the TLS server: its token crossed in cleartext"
+    for case in [*refused, "scheme-downgrade"]:
+        result = run.one(case)
+        assert result.failed, f"{case}: {result.result}"
+        assert "the reply names a page link outside api_url" in result.msg and "the access token is not sent there" in result.msg, result.msg
+    def followed(server: Any) -> list[str]:
+        """Every request after a first page: what a page link made the module fetch."""
+        return [request.target for request in server.requests if request.query.get("page") or not request.path.endswith("/v3/device")]
+
+    assert followed(plain) == ["/relative-link/cthings-api/v3/device?page=2"]
+    assert followed(tls) == []
+    assert run.one("relative-link").result["devices"] == [DEVICE]
