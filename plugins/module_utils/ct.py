@@ -190,6 +190,8 @@ class CtAuth(TokenProvider):
 
     def _save(self, txn: Transaction, reply: dict[str, Any], lineage: list[str]) -> str:
         self._seen.update((reply["access_token"], reply["refresh_token"]))
+        validation.token_from_server(reply["access_token"], "an access token")
+        validation.token_from_server(reply["refresh_token"], "a refresh token")
         chain = {
             "refresh_token": reply["refresh_token"],
             "lineage": _bounded_lineage([*lineage, digest(reply["refresh_token"])]),
@@ -230,6 +232,8 @@ class CtClient(BearerClient):
         """A client from the connection options every CT module and plugin shares."""
         api_url = validation.service_url(api_url or DEFAULT_API_URL, "api_url")
         auth_url = validation.service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
+        for name, value in (("client_id", client_id), ("client_secret", client_secret), ("refresh_token", refresh_token), ("access_token", access_token)):
+            validation.credential(value, name)
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_ct_error)
         if access_token and not refresh_token:
             auth: Any = StaticTokenProvider(access_token, "CT")

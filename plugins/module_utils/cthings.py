@@ -36,7 +36,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
-from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import service_url, uuid_value
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import credential, service_url, token_from_server, uuid_value
 
 try:
     from requests.auth import HTTPBasicAuth
@@ -95,6 +95,7 @@ class CthingsAuth(TokenProvider):
             raise exc.redacted(self.secrets()) from None
         data = check(CTHINGS_TOKEN, reply.data, "POST", self.auth_url, reply.status)
         self._seen.add(data["access_token"])
+        token_from_server(data["access_token"], "an access token")
         entry = {
             "access_token": data["access_token"],
             "expires_at": self._expires_at(data, DEFAULT_TOKEN_LIFETIME),
@@ -125,6 +126,7 @@ class CthingsClient(BearerClient):
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not value:
                 raise InputError(f"cThings {name} is required (or CTHINGS_{name.upper()})", name)
+            credential(value, name)
         api_url = service_url(api_url or DEFAULT_API_URL, "api_url")
         auth_url = service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_cthings_error, pool_size=max(10, workers))

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError, redact_url
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError, redact_url
 
 _DIGITS = re.compile(r"^[0-9]{1,18}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
@@ -88,6 +88,29 @@ def integer(value: Any, field: str, minimum: int | None = None, maximum: int | N
         raise InputError(f"{field} must be an integer, got {value!r}", field)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise InputError(f"{field} must be between {minimum} and {maximum}, got {value}", field)
+    return value
+
+
+def _unsendable(value: str) -> bool:
+    """Whitespace or a control character: HTTP forbids them in a header, and requests' error would quote the value."""
+    return any(character.isspace() or not character.isprintable() for character in value)
+
+
+def credential(value: Any, field: str) -> Any:
+    """A client id, secret or token as given, refused (without showing it) when it holds whitespace or control characters."""
+    if isinstance(value, str) and _unsendable(value):
+        raise InputError(
+            f"{field} contains whitespace or a control character (a trailing newline from a file or a secret store?); "
+            "the value is not shown. Remove it and run again",
+            field,
+        )
+    return value
+
+
+def token_from_server(value: str, what: str) -> str:
+    """A token an authorization server issued, refused (without showing it) when it could not be sent in a header."""
+    if _unsendable(value):
+        raise CtCloudError(f"the authorization server issued {what} with whitespace or control characters; it was neither stored nor used")
     return value
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 from pathlib import Path
 from typing import Any
 
 from ctsystem.collection import PLAYBOOKS as SYSTEM_PLAYBOOKS
-from ctsystem.evidence import stored_ct_entry
+from ctsystem.evidence import find_leaks, stored_ct_entry
 from ctsystem.rawhttp import Reply, Request, self_signed_certificate, server_tls_context
 
 # uid/gid of "another local user": nobody on Debian. Only root can give a file away, so the
@@ -275,3 +276,53 @@ def test_item1_page_links_outside_api_url_are_refused_and_get_no_token(emulator,
     assert followed(plain) == ["/relative-link/cthings-api/v3/device?page=2"]
     assert followed(tls) == []
     assert run.one("relative-link").result["devices"] == [DEVICE]
+
+
+# ---- item 4: a token or secret with whitespace is refused, and never echoed ---------------------------------
+
+
+def test_item4_tokens_and_secrets_with_whitespace_are_refused_without_echoing_them(emulator, raw_server, ansible, tmp_path, scenario_vars):
+    halves = {name: (secrets.token_hex(12), secrets.token_hex(12)) for name in ("access", "refresh", "secret", "ct_issued", "cthings_issued")}
+
+    def joined(name: str, separator: str = "\n") -> str:
+        return separator.join(halves[name])
+
+    def issuing(request: Request) -> Reply:
+        """A token endpoint issuing tokens HTTP cannot carry in a header (a broken or hostile authorization server)."""
+        if request.path.endswith("/ct-id/oauth/token"):
+            return Reply(200, {"access_token": joined("ct_issued"), "token_type": "bearer", "expires_in": 7200,
+                               "refresh_token": secrets.token_hex(16), "created_at": 1700000000})
+        return Reply(200, {"access_token": joined("cthings_issued"), "expires_in": 3600, "scope": ["api"], "token_type": "Bearer"})
+
+    issuer = raw_server(issuing)
+
+    def store(case: str) -> str:
+        return str(tmp_path / "stores" / case / "tokens.json")
+
+    cases = [
+        ("CT access token with a newline", "ct_location_info",
+         {"access_token": joined("access"), "refresh_token": "", "token_store": store("access")}, "access_token contains whitespace"),
+        ("CT refresh token with a trailing newline", "ct_location_info",
+         {"refresh_token": joined("refresh", "") + "\n", "token_store": store("refresh")}, "refresh_token contains whitespace"),
+        ("cThings client secret with a space", "cthings_device_info",
+         {"client_secret": joined("secret", " "), "token_store": store("secret")}, "client_secret contains whitespace"),
+        ("CT token endpoint issuing a token with a newline", "ct_location_info",
+         {"auth_url": f"{issuer.base_url}/ct-id", "token_store": store("ct-issued")}, "issued an access token with whitespace"),
+        ("cThings token endpoint issuing a token with a newline", "cthings_device_info",
+         {"auth_url": f"{issuer.base_url}/cthings-auth/token", "token_store": store("cthings-issued")}, "issued an access token with whitespace"),
+    ]
+    tasks = [{"name": name, f"ctcloud.cloud.{module}": args, "ignore_errors": True} for name, module, args, _says in cases]
+    before = api_requests(emulator.stats())
+    run = ansible.playbook(tasks_playbook(tmp_path / "whitespace.yml", tasks), scenario_vars(emulator, store("shared")), verbosity=3,
+                           stats_url=f"{emulator.admin_url}/stats")
+
+    for name, _module, _args, says in cases:
+        result = run.one(name)
+        assert result.failed and says in result.msg, f"{name}: {result.result}"
+        assert result.python_traceback() is None, result.result
+    assert api_requests(run.results[-1].emulator_stats) == before, "a request reached the emulator"
+    leaks = find_leaks({"stdout": run.stdout, "stderr": run.stderr, "results": run.text()},
+                       {half: f"{name} half" for name, pair in halves.items() for half in pair})
+    assert leaks == [], "\n".join(leaks)
+    for case in ("ct-issued", "cthings-issued"):
+        assert not Path(store(case)).exists() or all(half not in Path(store(case)).read_text() for pair in halves.values() for half in pair)

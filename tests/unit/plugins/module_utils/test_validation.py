@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
 
 
 @pytest.mark.parametrize("spelling", ["aa:bb:cc:dd:ee:0f", "AA-BB-CC-DD-EE-0F", "aabb.ccdd.ee0f", "AABBCCDDEE0F", " aa:bb:cc:dd:ee:0f "])
@@ -108,3 +108,27 @@ def test_a_refused_url_is_shown_without_its_userinfo():
 )
 def test_origin_is_scheme_host_and_port(first, second, same):
     assert (validation.origin(first) == validation.origin(second)) is same
+
+
+# -- tokens and secrets that HTTP cannot carry are refused without showing them (issue 12, item 4) --
+
+
+@pytest.mark.parametrize("value", ["abc\ndef-secret", "abc-secret\n", " abc-secret", "abc secret", "abc\tsecret", "abc\x00secret", "abc\x7fsecret",
+                                   "abc\u2028secret", "abc\u00a0secret"])
+def test_a_credential_with_whitespace_or_a_control_character_is_refused_without_showing_it(value):
+    with pytest.raises(InputError, match=r"^client_secret contains whitespace or a control character .*the value is not shown") as caught:
+        validation.credential(value, "client_secret")
+    assert "secret" not in str(caught.value).replace("client_secret", "").replace("secret store", "")
+    assert caught.value.field == "client_secret"
+
+
+@pytest.mark.parametrize("value", ["0123abcdef", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_~+/=", "pässwört", None])
+def test_printable_credentials_pass_unchanged(value):
+    assert validation.credential(value, "client_secret") == value
+
+
+def test_a_token_the_server_issued_with_a_newline_is_refused_without_showing_it():
+    with pytest.raises(CtCloudError, match="issued an access token with whitespace or control characters; it was neither stored nor used") as caught:
+        validation.token_from_server("issued-half\nother-half", "an access token")
+    assert "half" not in str(caught.value)
+    assert validation.token_from_server("clean-token", "an access token") == "clean-token"
