@@ -71,6 +71,9 @@ options:
         C($XDG_CACHE_HOME/ctcloud/tokens.json) (C(~/.cache/ctcloud/tokens.json)).
     type: path
 notes:
+  - Fields the API contract marks secret (a location's C(meraki_secret)) are returned as C(********) in every result
+    and diff, and never written to an inventory host variable or cache; C(null) stays C(null), so whether a secret is
+    set stays visible. Read the value itself in CT's dashboard.
   - CT access tokens expire without notice. Requests answered 401 renew the token once and are sent again.
   - Rate limits (429 with C(Retry-After)) and transient 502/503/504 replies are retried with backoff for requests
     that are safe to repeat. A request that creates something is never repeated blindly; the module re-reads what

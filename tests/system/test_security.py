@@ -326,3 +326,51 @@ def test_item4_tokens_and_secrets_with_whitespace_are_refused_without_echoing_th
     assert leaks == [], "\n".join(leaks)
     for case in ("ct-issued", "cthings-issued"):
         assert not Path(store(case)).exists() or all(half not in Path(store(case)).read_text() for pair in halves.values() for half in pair)
+
+
+# ---- item 2: meraki_secret never reaches results, diffs, output or the inventory cache ----------------------
+
+
+def test_item2_meraki_secret_is_masked_in_every_result_and_in_the_inventory_cache(start_emulator, raw_server, ansible, tmp_path, scenario_vars):
+    emulator = start_emulator(locations=20)  # with seed 7, two of twenty locations have a meraki_secret
+    secret_locations = [location for location in emulator.state()["locations"] if location["meraki_secret"]]
+    assert secret_locations, "the seed gives no location a meraki_secret: this test would prove nothing"
+    secret_location = secret_locations[0]
+    secrets_of_ct = {location["meraki_secret"] for location in secret_locations}
+    tasks = [
+        {"name": "list every location", "ctcloud.cloud.ct_location_info": {}, "register": "listed"},
+        {"name": "change one location", "ctcloud.cloud.ct_location": {"id": secret_location["id"], "phone": "+44 1632 960999"}},
+        {"name": "declare the set", "ctcloud.cloud.ct_locations": {"locations": [{"id": location["id"], "phone": "+44 1632 960111"}
+                                                                                  for location in secret_locations]}},
+        {"name": "one location's voucher batches", "ctcloud.cloud.ct_voucher_info": {"location": secret_location["id"]}},
+        {"name": "show what was registered", "ansible.builtin.debug": {"var": "listed"}},
+    ]
+    run = ansible.playbook(tasks_playbook(tmp_path / "locations.yml", tasks), scenario_vars(emulator, tmp_path / "s" / "tokens.json"),
+                           verbosity=3, diff=True).check()
+    assert any(location.get("meraki_secret") == "********" for location in run.result("list every location")["locations"])
+    assert run.result("change one location")["location"]["meraki_secret"] == "********"
+    assert all(location["meraki_secret"] == "********" for location in run.result("declare the set")["locations"])
+    assert run.result("one location's voucher batches")["location"]["meraki_secret"] == "********"
+
+    # The ct_boxes inventory, cached: a box record that carries a location with its secret (a server may embed more
+    # than the contract promises) is cached, and listed, masked.
+    def boxes(request: Request) -> Reply:
+        box = {"id": 7, "slug": "ap-embedded", "state": "online", "calledstationid": "00:18:0A:00:00:07", "wan_ip": "127.0.0.7",
+               "location_slug": secret_location["slug"], "location": {"id": secret_location["id"], "meraki_secret": secret_location["meraki_secret"]}}
+        return Reply(200, {"boxes": [box], "_links": {"current_page": 1, "total_pages": 1, "next_page": None, "total_entries": 1}})
+
+    box_api = raw_server(boxes)
+    cache_dir = tmp_path / "inventory-cache"
+    config = tmp_path / "cached.ct_boxes.yml"
+    config.write_text(json.dumps({"plugin": "ctcloud.cloud.ct_boxes", "cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+                                  "cache_connection": str(cache_dir)}), encoding="utf-8")
+    env = {**emulator.environment(tmp_path / "inventory" / "tokens.json"), "CT_API_URL": f"{box_api.base_url}/ct-api/api/v1",
+           "CT_REFRESH_TOKEN": emulator.fresh_refresh_token()}
+    inventory = ansible.inventory([config], env=env, verbosity=3)
+    assert inventory.rc == 0, inventory.describe()
+    cached = "\n".join(path.read_text(encoding="utf-8") for path in cache_dir.rglob("*") if path.is_file())
+    assert "ap-embedded" in cached, "nothing was cached: this check would prove nothing"
+
+    texts = {"playbook": run.text(), "inventory stdout": inventory.stdout, "inventory stderr": inventory.stderr, "inventory cache": cached}
+    leaks = find_leaks(texts, {secret: f"meraki_secret {secret[:4]}..." for secret in secrets_of_ct})
+    assert leaks == [], "\n".join(leaks)
