@@ -23,8 +23,10 @@ revoked refresh token.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
+from secrets import token_urlsafe
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
@@ -46,6 +48,9 @@ DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
 DEFAULT_AUTH_URL = "https://id.ctapp.io"
 DEFAULT_TOKEN_LIFETIME = 7200  # the seed's expires_in
 LINEAGE_LENGTH = 50
+# A started authorization (ct_auth step 1) waits this long for its code: a person signs in meanwhile.
+PENDING_LIFETIME = 3600
+PENDING_MAX = 10
 
 
 def digest(token: str) -> str:
@@ -75,6 +80,14 @@ def field_errors(error: ApiError) -> dict[str, list[str]]:
     if not isinstance(errors, dict):
         return {}
     return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in errors.items()}
+
+
+def _live_pending(entry: dict[str, Any] | None, now: float) -> dict[str, dict[str, Any]]:
+    """The started authorizations of a pending entry that have not expired, by the digest of their state."""
+    pending = entry.get("pending") if isinstance(entry, dict) else None
+    if not isinstance(pending, dict):
+        return {}
+    return {key: value for key, value in pending.items() if isinstance(value, dict) and value.get("expires_at", 0) > now}
 
 
 def _bounded_lineage(chain: list[str]) -> list[str]:
@@ -111,18 +124,70 @@ class CtAuth(TokenProvider):
     def token_url(self) -> str:
         return self.auth_url + "/oauth/token"
 
-    def authorize_url(self, redirect_uri: str) -> str:
-        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri, "response_type": "code"})
-        return f"{self.auth_url}/oauth/authorize?{query}"
+    def authorize_url(self, redirect_uri: str, state: str, code_challenge: str | None = None) -> str:
+        fields = {"client_id": self.client_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state}
+        if code_challenge is not None:
+            fields.update(code_challenge=code_challenge, code_challenge_method="S256")
+        return f"{self.auth_url}/oauth/authorize?{urlencode(fields)}"
+
+    @property
+    def pending_key(self) -> str:
+        """Where the authorizations started (step 1) and not yet completed are kept: per client of auth_url."""
+        return f"ct-authorize|{self.auth_url}|{self.client_id}"
+
+    def begin_authorization(self, redirect_uri: str, pkce: bool, record: bool = True) -> tuple[str, str]:
+        """The authorize URL and its ``state``, recorded in the store (unless ``record`` is false) for exchange_code.
+
+        ``state`` (RFC 6749 section 10.12) binds the code that comes back to this step: a code from somebody
+        else's authorization (a pasted link that signs you into their tenant) has no state recorded here. With
+        ``pkce``, the verifier (RFC 7636, S256) stays in the store and only its hash goes into the URL.
+        """
+        state = token_urlsafe(32)
+        verifier = token_urlsafe(64) if pkce else None
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode("ascii").rstrip("=") if verifier else None
+        if record:
+            with self.store.transaction() as txn:
+                now = time.time()
+                pending = _live_pending(txn.get(self.pending_key), now)
+                pending[digest(state)] = {"redirect_uri": redirect_uri, "expires_at": now + PENDING_LIFETIME,
+                                          **({"code_verifier": verifier} if verifier else {})}
+                newest = sorted(pending.items(), key=lambda item: item[1]["expires_at"])[-PENDING_MAX:]
+                txn.put(self.pending_key, {"pending": dict(newest)})
+        return self.authorize_url(redirect_uri, state, challenge), state
+
+    def pending_authorization(self, state: str, redirect_uri: str, txn: Transaction | None = None) -> dict[str, Any]:
+        """The recorded step 1 that ``state`` names, for ``redirect_uri``; InputError when there is none."""
+        entry = txn.get(self.pending_key) if txn is not None else self.store.read(self.pending_key)
+        found = _live_pending(entry, time.time()).get(digest(state))
+        if found is None:
+            raise InputError(
+                f"state does not match an authorization started by step 1 (ct_auth without code) with the token store {self.store.path} "
+                f"in the last {PENDING_LIFETIME // 60} minutes, or it was completed already: run step 1 again and use the URL it returns. "
+                "Nothing was sent",
+                "state",
+            )
+        if found["redirect_uri"] != redirect_uri:
+            raise InputError("redirect_uri differs from the one step 1 used for this state; use the same redirect_uri in both steps", "redirect_uri")
+        return found
 
     def secrets(self) -> list[str | None]:
         return [self.client_secret, self.refresh_token, *sorted(self._seen)]
 
-    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
-        """The one-time browser step's code → tokens, stored. Returns the stored entry's public facts."""
+    def exchange_code(self, code: str, redirect_uri: str, state: str) -> dict[str, Any]:
+        """The one-time browser step's code → tokens, stored. Returns the stored entry's public facts.
+
+        ``state`` must name an authorization begun here (begin_authorization); it is used up with the code.
+        """
         with self.store.transaction() as txn:
+            pending = self.pending_authorization(state, redirect_uri, txn)
+            fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+            if "code_verifier" in pending:
+                fields["code_verifier"] = pending["code_verifier"]
             # A code is single-use: never replayed, even after a 503 (replay_safe=False).
-            reply = self._grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}, replay_safe=False)
+            reply = self._grant(fields, replay_safe=False)
+            remaining = _live_pending(txn.get(self.pending_key), time.time())
+            remaining.pop(digest(state), None)
+            txn.put(self.pending_key, {"pending": remaining})
             self._save(txn, reply, lineage=[])
             return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.path}
 

@@ -17,9 +17,10 @@ import shutil
 import stat
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from ctsystem.collection import PLAYBOOKS as SYSTEM_PLAYBOOKS
-from ctsystem.evidence import find_leaks, stored_ct_entry
+from ctsystem.evidence import find_leaks, store_entries, stored_ct_entry
 from ctsystem.rawhttp import Reply, Request, self_signed_certificate, server_tls_context
 
 # uid/gid of "another local user": nobody on Debian. Only root can give a file away, so the
@@ -374,3 +375,70 @@ def test_item2_meraki_secret_is_masked_in_every_result_and_in_the_inventory_cach
     texts = {"playbook": run.text(), "inventory stdout": inventory.stdout, "inventory stderr": inventory.stderr, "inventory cache": cached}
     leaks = find_leaks(texts, {secret: f"meraki_secret {secret[:4]}..." for secret in secrets_of_ct})
     assert leaks == [], "\n".join(leaks)
+
+
+# ---- item 5: ct_auth binds the code to its own step 1 (state), optionally with PKCE --------------------------
+
+
+def test_item5_ct_auth_accepts_only_a_code_its_own_step_one_started(emulator, ansible, tmp_path, scenario_vars):
+    store = tmp_path / "auth" / "tokens.json"
+    redirect_uri = emulator.ct["redirect_uri"]
+    # Someone else's authorization: a link that lands on our redirect URI with their code (and their state, or none).
+    # Exchanged, it would sign every later play into their account.
+    attackers_code = emulator.authorization_code(state="the-attackers-own-state")
+    attackers_url = f"{redirect_uri}?code={attackers_code}&state=the-attackers-own-state"
+    planted = tasks_playbook(tmp_path / "planted.yml", [{"name": "someone else's code", "ctcloud.cloud.ct_auth": {
+        "redirect_uri": redirect_uri, "token_store": str(store), "code": attackers_url}, "ignore_errors": True}])
+    refused = ansible.playbook(planted, scenario_vars(emulator, tmp_path / "unused" / "tokens.json")).one("someone else's code")
+    assert refused.failed, f"a code no step 1 of this token store started was exchanged: {refused.result}"
+    assert emulator.stats()["token_requests"]["ct"]["authorization_code"] == 0
+
+    begin = tasks_playbook(tmp_path / "begin.yml", [
+        {"name": "step 1", "ctcloud.cloud.ct_auth": {"redirect_uri": redirect_uri, "token_store": str(store)}},
+        {"name": "step 1 with PKCE", "ctcloud.cloud.ct_auth": {"redirect_uri": redirect_uri, "token_store": str(store), "pkce": True}},
+    ])
+    started = ansible.playbook(begin, scenario_vars(emulator, tmp_path / "unused" / "tokens.json")).check()
+    plain, pkce = started.result("step 1"), started.result("step 1 with PKCE")
+    assert plain["state"] != pkce["state"]
+    challenge = parse_qs(urlsplit(pkce["authorize_url"]).query)
+    assert challenge["code_challenge_method"] == ["S256"] and "code_challenge" not in parse_qs(urlsplit(plain["authorize_url"]).query)
+
+    landed_plain, landed_pkce = emulator.landed_url(plain["authorize_url"]), emulator.landed_url(pkce["authorize_url"])
+
+    def exchange(name: str, code: str, **extra: Any) -> dict[str, Any]:
+        return {"name": name, "ctcloud.cloud.ct_auth": {"redirect_uri": redirect_uri, "token_store": str(store), "code": code, **extra},
+                "ignore_errors": True}
+
+    tasks = [
+        exchange("a code from someone else's authorization, with a step 1 pending", attackers_url),
+        exchange("a bare code without a state", attackers_code),
+        exchange("our URL with another state given", landed_plain, state=pkce["state"]),
+        exchange("our code, our state", landed_plain),
+        exchange("our code and state again", landed_plain),
+        exchange("our PKCE code, our state", landed_pkce),
+    ]
+    before = emulator.stats()["token_requests"]["ct"]["authorization_code"]
+    run = ansible.playbook(tasks_playbook(tmp_path / "exchange.yml", tasks), scenario_vars(emulator, tmp_path / "unused" / "tokens.json"),
+                           stats_url=f"{emulator.admin_url}/stats")
+
+    expected_refusals = {
+        "a code from someone else's authorization, with a step 1 pending": "state does not match an authorization started by step 1",
+        "a bare code without a state": "state is required with a bare code",
+        "our URL with another state given": "belongs to another authorization",
+        "our code and state again": "state does not match an authorization started by step 1",
+    }
+    exchanges = before
+    for task in tasks:
+        result = run.one(task["name"])
+        if task["name"] in expected_refusals:
+            assert result.failed and expected_refusals[task["name"]] in result.msg, f"{task['name']}: {result.result}"
+            assert result.emulator_stats["token_requests"]["ct"]["authorization_code"] == exchanges, f"{task['name']}: a code was sent"
+        else:
+            assert not result.failed and result.result["changed"], f"{task['name']}: {result.result}"
+            exchanges += 1
+            assert result.emulator_stats["token_requests"]["ct"]["authorization_code"] == exchanges
+    # The PKCE exchange sent the verifier the emulator checked against the challenge (else invalid_grant); nothing failed.
+    assert emulator.stats()["token_errors"] == {}
+    stored = store_entries(store)
+    assert stored[f"ct-authorize|{emulator.ct['auth_url']}|{emulator.ct['client_id']}"] == {"pending": {}}  # both states used up
+    assert stored_ct_entry(store)["refresh_token"]

@@ -45,7 +45,7 @@ def worker_config(fake, store_path, **overrides):
 def stored(store_path):
     """The client's refresh chain and its API's access token as one dict (the store keeps two entries)."""
     with open(store_path) as handle:
-        entries = json.load(handle)["entries"]
+        entries = {key: entry for key, entry in json.load(handle)["entries"].items() if key.startswith("ct|")}
     assert len(entries) <= 2, entries
     merged = {}
     for key in sorted(entries, key=len):  # the chain's key is a prefix of the access token's
@@ -164,11 +164,15 @@ def test_a_new_refresh_token_starts_a_new_chain(fake, store_path):
 def test_code_exchange_stores_tokens_usable_without_a_given_refresh_token(fake, store_path):
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
     ct = client(fake, store_path, refresh_token=None)
-    ct.auth.exchange_code("good-code", "https://localhost/callback")
+    _url, state = ct.auth.begin_authorization("https://localhost/callback", pkce=False)
+    ct.auth.exchange_code("good-code", "https://localhost/callback", state)
     assert ct.request("GET", "ping.json") == {"ping": "pong"}
     assert fake.state.token_requests == {"refresh_token": 0, "authorization_code": 1, "client_credentials": 0}
+    with pytest.raises(InputError, match="state does not match"):  # the state is used up with its code
+        ct.auth.exchange_code("good-code", "https://localhost/callback", state)
+    _url, state = ct.auth.begin_authorization("https://localhost/callback", pkce=False)
     with pytest.raises(AuthError, match="authorization code"):
-        ct.auth.exchange_code("good-code", "https://localhost/callback")
+        ct.auth.exchange_code("good-code", "https://localhost/callback", state)
 
 
 def test_missing_refresh_token_is_an_input_error_before_any_request(fake, store_path):
@@ -242,7 +246,8 @@ def test_the_initial_refresh_token_keeps_working_after_more_rotations_than_the_l
 def test_an_empty_refresh_token_is_no_token_and_the_stored_chain_is_used(fake, store_path):
     """CT_REFRESH_TOKEN="" (a CI secret that is not set) must not hide what ct_auth stored."""
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
-    client(fake, store_path, refresh_token=None).auth.exchange_code("good-code", "https://localhost/callback")
+    auth = client(fake, store_path, refresh_token=None).auth
+    auth.exchange_code("good-code", "https://localhost/callback", auth.begin_authorization("https://localhost/callback", pkce=False)[1])
     fake.state.revoke_all_access()
     assert client(fake, store_path, refresh_token="").request("GET", "ping.json") == {"ping": "pong"}
     assert fake.state.token_requests["refresh_token"] == 1
