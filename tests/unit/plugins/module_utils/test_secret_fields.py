@@ -8,8 +8,6 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible_collections.ctcloud.cloud.plugins.inventory.ct_boxes import BOX_HOSTVARS
-from ansible_collections.ctcloud.cloud.plugins.inventory.cthings import DEVICE_HOSTVARS
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import REDACTED
 from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import (
     ALL_SECRET_FIELDS,
@@ -17,7 +15,6 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import
     mask_secret_fields,
     mentions_secret_field,
 )
-from ansible_collections.ctcloud.cloud.plugins.plugin_utils import records_cache
 
 LOCATION = {"id": "1001", "location_name": "Cafe", "meraki_secret": "0123456789abcdef", "lat": 50.8}
 
@@ -49,22 +46,3 @@ def test_data_without_secrets_is_returned_as_is_without_a_copy():
 def test_a_json_text_is_searched_for_the_field_as_a_key():
     assert mentions_secret_field('[{"id":"1","meraki_secret":"x"}]')
     assert not mentions_secret_field('[{"id":"1","description":"no secret here"}]')
-
-
-def test_the_inventory_cache_never_holds_a_secret_and_masks_one_an_older_version_stored():
-    records = [{"slug": "ap-1", "location": {"meraki_secret": "0123456789abcdef"}}, {"slug": "ap-2"}]
-    encoded = records_cache.encode(records)
-    assert "0123456789abcdef" not in encoded["records"]
-    assert records_cache.decode(encoded)[0]["location"]["meraki_secret"] == REDACTED
-    written_by_0_1_0 = {"format": 1, "count": 2, "records": json.dumps(records)}
-    assert records_cache.decode(written_by_0_1_0)[0]["location"]["meraki_secret"] == REDACTED
-    assert records[0]["location"]["meraki_secret"] == "0123456789abcdef"  # the caller's records are not changed
-
-
-def test_no_host_variable_reads_a_secret_field():
-    """Host variables come from fixed tables of fields: none may name a secret one (or the inventory would show it)."""
-    for table in (BOX_HOSTVARS, DEVICE_HOSTVARS):
-        for name, extract in table.items():
-            probe = {field: {"x": 1} for field in ALL_SECRET_FIELDS}
-            assert name not in ALL_SECRET_FIELDS
-            assert extract(probe) is None, name
