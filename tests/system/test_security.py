@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ctsystem.collection import PLAYBOOKS as SYSTEM_PLAYBOOKS
+from ctsystem.collection import collection_root
 from ctsystem.evidence import find_leaks, store_entries, stored_ct_entry
 from ctsystem.rawhttp import Reply, Request, self_signed_certificate, server_tls_context
 
@@ -442,3 +443,46 @@ def test_item5_ct_auth_accepts_only_a_code_its_own_step_one_started(emulator, an
     stored = store_entries(store)
     assert stored[f"ct-authorize|{emulator.ct['auth_url']}|{emulator.ct['client_id']}"] == {"pending": {}}  # both states used up
     assert stored_ct_entry(store)["refresh_token"]
+
+
+# ---- item 7: no example invites a commit of a token store ------------------------------------------------------
+
+# Where a checkout lives: a store there can be committed by mistake, or planted by a pull request (a file the CI's own
+# checkout wrote belongs to the CI user and passes every ownership check).
+PROJECT_DIRECTORIES = ("playbook_dir", "inventory_dir", "role_path", "github.workspace", "GITHUB_WORKSPACE", "CI_PROJECT_DIR",
+                       "CI_BUILDS_DIR", "WORKSPACE", "BUILD_SOURCESDIRECTORY", "Build.SourcesDirectory", "BITBUCKET_CLONE_DIR",
+                       "CIRCLE_WORKING_DIRECTORY", "$PWD", "$(pwd)", "lookup('env', 'PWD')")
+STORE_SETTINGS = re.compile(r"""(?:\btoken_store\b|\bCTCLOUD_TOKEN_STORE\b)["']?[ \t]*[:=][ \t]*(?P<value>\S.*)""")
+
+
+def example_texts() -> dict[str, str]:
+    """What a user copies: module and plugin EXAMPLES, code blocks in docs/ and the README, the playbooks."""
+    root = collection_root()
+    assert root is not None
+    texts = {}
+    for path in sorted((root / "plugins").glob("*/*.py")):
+        examples = re.search(r'^EXAMPLES = r?"""(.*?)^"""', path.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
+        if examples:
+            texts[str(path.relative_to(root))] = examples.group(1)
+    for path in [*sorted((root / "docs").rglob("*.md")), root / "README.md"]:
+        texts[str(path.relative_to(root))] = "\n".join(re.findall(r"^```[\w-]*\n(.*?)^```", path.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE))
+    for path in [*sorted((root / "playbooks").rglob("*.yml")), *sorted((root / "docs").rglob("*.yml"))]:
+        texts[str(path.relative_to(root))] = path.read_text(encoding="utf-8")
+    return texts
+
+
+def test_item7_no_example_puts_a_token_store_where_a_repository_could_take_it():
+    settings = [(where, match.group("value").strip().strip("'\"")) for where, text in example_texts().items() for line in text.splitlines()
+                for match in STORE_SETTINGS.finditer(re.sub(r"(^|\s)#.*", "", line))]  # comments set nothing
+    assert any(where.startswith("docs/") for where, _value in settings), "no example sets a token store: this check would prove nothing"
+    in_project = [f"{where}: {value}" for where, value in settings
+                  if any(marker in value for marker in PROJECT_DIRECTORIES) or not value.startswith(("/", "~", "$", "{{", "<"))]
+    assert in_project == [], "token stores inside a project or CI workspace:\n" + "\n".join(in_project)
+
+    root = collection_root()
+    assert root is not None
+    docs = "\n".join(path.read_text(encoding="utf-8") for path in sorted((root / "docs").rglob("*.md")))
+    gitignore_blocks = re.findall(r"```gitignore\n(.*?)```", docs, re.DOTALL)
+    assert any(".ctcloud/" in block and "tokens.json" in block for block in gitignore_blocks), \
+        "docs/ shows no .gitignore lines for a token store that could end up in a repository"
+
