@@ -486,3 +486,29 @@ def test_item7_no_example_puts_a_token_store_where_a_repository_could_take_it():
     assert any(".ctcloud/" in block and "tokens.json" in block for block in gitignore_blocks), \
         "docs/ shows no .gitignore lines for a token store that could end up in a repository"
 
+
+# ---- item 8: docs/security.md, each guarantee with the test that proves it ------------------------------------
+
+
+def test_item8_security_md_names_an_existing_test_for_every_guarantee():
+    root = collection_root()
+    assert root is not None
+    page = root / "docs" / "security.md"
+    assert page.is_file(), "docs/security.md is missing"
+    text = page.read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", text)
+    cited += [(path, name) for path, names in re.findall(r"`(tests/[\w/]+\.py)` \(([^)]*)\)", text) for name in re.findall(r"`(\w+)`", names)]
+    assert len(cited) >= 20, cited
+    missing = []
+    for path, name in cited:
+        source = root / path
+        if not source.is_file():
+            missing.append(path)
+        elif name and not re.search(rf"^def {name}\(", source.read_text(encoding="utf-8"), re.MULTILINE):
+            missing.append(f"{path}::{name}")
+    assert missing == [], f"docs/security.md cites tests that do not exist: {missing}"
+    this_file = Path(__file__).read_text(encoding="utf-8")
+    own = re.findall(r"^def (test_item\d\w*)\(", this_file, re.MULTILINE)
+    uncited = [name for name in own if f"tests/system/test_security.py::{name}" not in text]
+    assert uncited == [], f"guarantees proved here but not in docs/security.md: {uncited}"
+    assert {name[len("test_item")] for name in own} == set("12345678")

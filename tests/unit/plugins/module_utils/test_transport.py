@@ -203,3 +203,13 @@ def test_a_header_http_forbids_fails_with_a_fixed_message_and_sends_nothing(fake
     assert "whitespace or control characters" in str(caught.value) and "nothing was sent" in str(caught.value)
     assert not any(half in str(caught.value) or half in repr(caught.value.to_failure()) for half in secret_halves)
     assert fake.state.count("GET", PATH) == 0
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_never_followed_so_the_token_stays_with_the_url_it_was_sent_to(fake, status):
+    fake.state.script("GET", PATH, Scripted(status, {"message": "moved"}, {"Location": fake.base + "/elsewhere"}))
+    fake.state.script("GET", "/elsewhere", Scripted(200, {"ok": True}))
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=5).request("GET", url(fake), headers={"Authorization": "Bearer not-for-elsewhere"})
+    assert caught.value.status == status
+    assert fake.state.count("GET", "/elsewhere") == 0
