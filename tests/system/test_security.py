@@ -191,8 +191,8 @@ def test_item6_plain_http_to_another_machine_is_refused_before_anything_is_sent(
 
 
 def test_item6_a_stored_token_is_never_sent_to_another_api_origin(emulator, raw_server, ansible, tmp_path, scenario_vars, token_store):
-    other_api = raw_server(lambda request: Reply(200, {"locations": [], "_links": {"current_page": 1, "total_pages": 1, "next_page": None,
-                                                                                    "total_entries": 0}}))
+    empty_list = {"locations": [], "_links": {"current_page": 1, "total_pages": 1, "next_page": None, "total_entries": 0}}
+    other_api = raw_server(lambda request: Reply(200, empty_list))
     first = tasks_playbook(tmp_path / "first.yml", [{"name": "list locations", "ctcloud.cloud.ct_location_info": {}}])
     ansible.playbook(first, scenario_vars(emulator, token_store)).check()
     stored_for_emulator = stored_ct_entry(token_store)["access_token"]
@@ -271,6 +271,7 @@ def test_item1_page_links_outside_api_url_are_refused_and_get_no_token(emulator,
         result = run.one(case)
         assert result.failed, f"{case}: {result.result}"
         assert "the reply names a page link outside api_url" in result.msg and "the access token is not sent there" in result.msg, result.msg
+
     def followed(server: Any) -> list[str]:
         """Every request after a first page: what a page link made the module fetch."""
         return [request.target for request in server.requests if request.query.get("page") or not request.path.endswith("/v3/device")]
@@ -342,8 +343,8 @@ def test_item2_meraki_secret_is_masked_in_every_result_and_in_the_inventory_cach
     tasks = [
         {"name": "list every location", "ctcloud.cloud.ct_location_info": {}, "register": "listed"},
         {"name": "change one location", "ctcloud.cloud.ct_location": {"id": secret_location["id"], "phone": "+44 1632 960999"}},
-        {"name": "declare the set", "ctcloud.cloud.ct_locations": {"locations": [{"id": location["id"], "phone": "+44 1632 960111"}
-                                                                                  for location in secret_locations]}},
+        {"name": "declare the set", "ctcloud.cloud.ct_locations": {
+            "locations": [{"id": location["id"], "phone": "+44 1632 960111"} for location in secret_locations]}},
         {"name": "one location's voucher batches", "ctcloud.cloud.ct_voucher_info": {"location": secret_location["id"]}},
         {"name": "show what was registered", "ansible.builtin.debug": {"var": "listed"}},
     ]
