@@ -165,7 +165,10 @@ class CthingsClient(BearerClient):
             return links if isinstance(links, dict) else {}
 
         first = fetch(url, query)
-        return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.api_url, self.workers)
+        try:
+            return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.api_url, self.workers)
+        except ApiError as exc:
+            raise exc.redacted(self.secrets()) from None  # a refused link may quote what a hostile server put in it
 
     # -- the resources ---------------------------------------------------
 

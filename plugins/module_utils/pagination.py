@@ -94,7 +94,9 @@ def followed_link(api_url: str, link: Any) -> str:
     if not same_origin or escapes or not parts.path.startswith(urlsplit(base).path):
         raise ApiError(
             f"the reply names a page link outside api_url ({shown}); it is not followed, so the access token is not sent "
-            f"there (api_url is {redact_url(api_url)})"
+            f"there (api_url is {redact_url(api_url)})",
+            "GET",
+            shown,
         )
     return resolved
 
@@ -134,28 +136,29 @@ def collect_link_pages(
 ) -> list[Any]:
     """All items of a list paginated by ``links.next``; ``first`` is the first page's reply.
 
-    Every link is checked by :func:`followed_link` against ``api_url`` before anything is fetched.
+    Every link that is followed (each ``next``, and ``last`` when the pages are planned from it) is checked
+    by :func:`followed_link` against ``api_url`` before anything is fetched.
     """
 
-    def page_links(reply: Any) -> dict[str, str]:
-        links = links_of(reply)
-        return {name: followed_link(api_url, links[name]) for name in ("next", "last") if links.get(name)}
+    def next_link(reply: Any) -> str | None:
+        link = links_of(reply).get("next")
+        return followed_link(api_url, link) if link else None
 
     items = list(items_of(first))
-    links = page_links(first)
-    if not links.get("next"):
+    if not next_link(first):
         return items
     seen = set()
     last_reply = first
-    planned = planned_link_pages(links)
+    last = links_of(first).get("last")
+    planned = planned_link_pages({"next": next_link(first), "last": followed_link(api_url, last) if last else None})
     if planned:
         pages = concurrently(fetch_url, planned, workers)
         for reply in pages:
             items.extend(items_of(reply))
         last_reply = pages[-1]
         seen.update(planned)
-    while page_links(last_reply).get("next"):
-        next_url = page_links(last_reply)["next"]
+    while next_link(last_reply):
+        next_url = next_link(last_reply)
         if next_url in seen or len(seen) >= MAX_PAGES:
             raise ApiError(f"the server's pagination does not advance (links.next repeats {next_url})")
         seen.add(next_url)
