@@ -36,12 +36,17 @@ options:
   api_url:
     description:
       - Base URL of the CT API.
+      - Stored access tokens are kept per API origin (scheme, host and port), so a token obtained for one API is never sent to another.
+      - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
+        address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CT_API_URL) is used, then the default.
     type: str
     default: https://api.ctapp.io/api/v1
   auth_url:
     description:
       - Base URL of the CT authorization server; the token endpoint is C({auth_url}/oauth/token).
+      - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
+        address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CT_AUTH_URL) is used, then the default.
     type: str
     default: https://id.ctapp.io
@@ -58,10 +63,17 @@ options:
   token_store:
     description:
       - Path of the token store, a JSON file (mode 0600) shared by every module and plugin of this collection.
+      - The store, its lock file (the same path plus C(.lock)) and its directory must belong to the user running
+        Ansible and must not be writable by group or others (the store not even readable); neither file may be a
+        symbolic link. Otherwise the task fails, naming the C(chmod) or C(chown) that fixes it. Missing directories
+        are created with mode 0700.
       - If not set, the environment variable E(CTCLOUD_TOKEN_STORE) is used, then
         C($XDG_CACHE_HOME/ctcloud/tokens.json) (C(~/.cache/ctcloud/tokens.json)).
     type: path
 notes:
+  - Fields the API contract marks secret (a location's C(meraki_secret)) are returned as C(********) in every result
+    and diff, and never written to an inventory host variable or cache; C(null) stays C(null), so whether a secret is
+    set stays visible. Read the value itself in CT's dashboard.
   - CT access tokens expire without notice. Requests answered 401 renew the token once and are sent again.
   - Rate limits (429 with C(Retry-After)) and transient 502/503/504 replies are retried with backoff for requests
     that are safe to repeat. A request that creates something is never repeated blindly; the module re-reads what

@@ -22,12 +22,17 @@ options:
   api_url:
     description:
       - Base URL of the cThings Cloud API, without a version; C(/v3) or C(/v2) is appended per endpoint.
+      - Stored access tokens are kept per API origin (scheme, host and port), so a token obtained for one API is never sent to another.
+      - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
+        address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CTHINGS_API_URL) is used, then the default.
     type: str
     default: https://api.cthings.cloud
   auth_url:
     description:
       - The cThings AuthServer token endpoint.
+      - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
+        address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CTHINGS_AUTH_URL) is used, then the default.
     type: str
     default: https://authserver.cthings.cloud/token
@@ -45,6 +50,10 @@ options:
     description:
       - Path of the token store, a JSON file (mode 0600) shared by every module and plugin of this collection.
         The access token is kept there until shortly before it expires, so a playbook run needs one token request.
+      - The store, its lock file (the same path plus C(.lock)) and its directory must belong to the user running
+        Ansible and must not be writable by group or others (the store not even readable); neither file may be a
+        symbolic link. Otherwise the task fails, naming the C(chmod) or C(chown) that fixes it. Missing directories
+        are created with mode 0700.
       - If not set, the environment variable E(CTCLOUD_TOKEN_STORE) is used, then
         C($XDG_CACHE_HOME/ctcloud/tokens.json) (C(~/.cache/ctcloud/tokens.json)).
     type: path

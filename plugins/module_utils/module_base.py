@@ -23,6 +23,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAU
 from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import CthingsClient
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR
+from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import SECRET_FIELDS, mask_secret_fields
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
@@ -124,7 +125,8 @@ class CtCloudModule:
         finally:
             if self._client is not None:
                 self._client.close()
-        self.module.exit_json(**result)
+        # Every record a module returns (results, diffs, reports) passes here: mask the contract's secret fields.
+        self.module.exit_json(**mask_secret_fields(result, SECRET_FIELDS[self.cloud]))
 
     def fail(self, exc: CtCloudError, **extra: Any) -> None:
         """``fail_json`` with the message once (``msg``) and ``failure`` holding what a task may act on.
@@ -147,4 +149,4 @@ class CtCloudModule:
                 del failure["details"]
         if isinstance(exc, InputError):
             failure["kind"] = "input"
-        self.module.fail_json(msg=str(exc), failure=failure, **extra)
+        self.module.fail_json(msg=str(exc), **mask_secret_fields({"failure": failure, **extra}, SECRET_FIELDS[self.cloud]))

@@ -25,6 +25,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import DEFAULT_WORKERS
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import check
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import origin
 
 T = TypeVar("T")
 
@@ -81,21 +82,35 @@ def oauth_error_code(error: ApiError) -> str | None:
 
 
 class TokenProvider:
+    """Tokens of one client of one authorization server, for one API origin.
+
+    The API origin (scheme, host, port) is part of the access token's key in the store: a stored
+    token is only ever sent to the origin it was obtained for, so pointing ``api_url`` elsewhere
+    (a typo, a CT_API_URL left over from another environment) never hands it to another server.
+    """
+
     kind = "oauth2"
 
-    def __init__(self, store: TokenStore, auth_url: str, client_id: str, client_secret: str | None = None) -> None:
+    def __init__(self, store: TokenStore, auth_url: str, client_id: str, client_secret: str | None, api_url: str) -> None:
         self.store = store
         self.auth_url = auth_url
         self.client_id = client_id
         self.client_secret = client_secret
+        self.api_origin = origin(api_url)
         self.token_requests = 0
         # Every token this process sent or received, also those read from the store (another process got them),
         # so that an error echoing a request cannot show one.
         self._seen: set[str] = set()
 
     @property
-    def key(self) -> str:
+    def client_key(self) -> str:
+        """The store key of what belongs to the client as a whole (CT's refresh chain): it only goes to ``auth_url``."""
         return f"{self.kind}|{self.auth_url}|{self.client_id}"
+
+    @property
+    def key(self) -> str:
+        """The store key of the access token: per client and API origin, the one server it is sent to."""
+        return f"{self.client_key}|{self.api_origin}"
 
     def secrets(self) -> list[str | None]:
         """Every credential this provider knows, for redacting error messages."""

@@ -13,14 +13,25 @@ So: readers read the whole file without a lock (writes are atomic renames, a
 reader sees the old or the new file, never half of one); writers take an
 exclusive ``flock`` on a side file, re-read, decide, and replace the file with
 ``fsync`` before they release the lock. The store knows nothing about HTTP.
+
+Whoever can write the store can steer every play (their refresh token, their
+tenant), so the file store trusts only what the user running Ansible owns and
+nobody else can write, as ssh does with ``~/.ssh``: the directory (created 0700
+with any missing parents), the lock file and the store itself must belong to the
+effective user and not be writable by group or others (the store not even
+readable by them), and neither file is opened through a symbolic link
+(``O_NOFOLLOW``). A store that fails a check is refused with the ``chmod`` or
+``chown`` that fixes it, never repaired silently: it may be someone else's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import os
+import stat
 import tempfile
 from typing import Any, Iterator
 
@@ -34,6 +45,11 @@ except ImportError:  # pragma: no cover - Windows is not an Ansible controller
 FORMAT_VERSION = 1
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+# Mode bits refused: nobody else may write a directory or the lock file; the store holds secrets,
+# so nobody else may read it either.
+FOREIGN_WRITE = 0o022
+FOREIGN_ACCESS = 0o077
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def default_path(environ: dict[str, str] | None = None) -> str:
@@ -66,7 +82,7 @@ class TokenStore:
         """
         self._ensure_directory()
         try:
-            lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            lock_fd = self._open_private(self.lock_path, os.O_RDWR | os.O_CREAT, "token store lock", FOREIGN_WRITE)
         except OSError as exc:
             raise TokenStoreError(f"cannot open the token store lock {self.lock_path}: {exc.strerror}") from None
         try:
@@ -82,21 +98,61 @@ class TokenStore:
 
     def _ensure_directory(self) -> None:
         directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
+        missing = []
+        while directory and not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        # Parents first, each 0700 whatever the umask: os.makedirs gives intermediate directories the umask's mode.
+        for new_directory in reversed(missing):
             try:
-                os.makedirs(directory, DIR_MODE)
+                os.mkdir(new_directory, DIR_MODE)
+            except FileExistsError:
+                continue  # another process made it meanwhile: checked below like any existing directory
             except OSError as exc:
-                if not os.path.isdir(directory):
-                    raise TokenStoreError(f"cannot create the token store directory {directory}: {exc.strerror}") from None
-            # makedirs honours the umask; the directory we create holds secrets.
-            os.chmod(directory, DIR_MODE)
+                raise TokenStoreError(f"cannot create the token store directory {new_directory}: {exc.strerror}") from None
+            os.chmod(new_directory, DIR_MODE)
+        self._check_directory()
+
+    def _check_directory(self) -> None:
+        """The store's directory must be the user's and writable by nobody else: whoever can write it can plant a store."""
+        directory = os.path.dirname(self.path)
+        try:
+            status = os.stat(directory)
+        except FileNotFoundError:
+            return  # nothing stored yet; a transaction creates it
+        except OSError as exc:
+            raise TokenStoreError(f"cannot inspect the token store directory {directory}: {exc.strerror}") from None
+        _check_private(directory, status, "token store directory", FOREIGN_WRITE, "700")
+
+    def _open_private(self, path: str, flags: int, what: str, refused_bits: int) -> int:
+        """A descriptor of ``path``, opened without following a symbolic link and checked for owner and mode."""
+        try:
+            fd = os.open(path, flags | O_NOFOLLOW, FILE_MODE)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise TokenStoreError(
+                    f"the {what} {path} is a symbolic link, which is refused (it may lead to a file another user controls); "
+                    f"remove it, or point token_store at the file itself"
+                ) from None
+            raise
+        try:
+            _check_private(path, os.fstat(fd), what, refused_bits, "600")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def _load(self) -> dict[str, Any]:
+        self._check_directory()
         try:
-            with open(self.path, "rb") as handle:
-                raw = handle.read()
+            fd = self._open_private(self.path, os.O_RDONLY, "token store", FOREIGN_ACCESS)
         except FileNotFoundError:
             return {}
+        except OSError as exc:
+            raise TokenStoreError(f"cannot read the token store {self.path}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                raw = handle.read()
         except OSError as exc:
             raise TokenStoreError(f"cannot read the token store {self.path}: {exc.strerror}") from None
         try:
@@ -143,6 +199,23 @@ class TokenStore:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+
+
+def _check_private(path: str, status: os.stat_result, what: str, refused_bits: int, private_mode: str) -> None:
+    """Refuse ``path`` (described by ``status``) unless the effective user owns it and ``refused_bits`` are clear."""
+    user = os.geteuid()
+    if status.st_uid != user:
+        raise TokenStoreError(
+            f"the {what} {path} belongs to uid {status.st_uid}, not to uid {user} running Ansible, so it is refused: another "
+            f"local user may have planted it. If it is yours, run: chown {user} {path}; otherwise remove it or choose another token_store"
+        )
+    mode = stat.S_IMODE(status.st_mode)
+    if mode & refused_bits:
+        access, risk = ("writable", "replace what it holds") if refused_bits == FOREIGN_WRITE else ("readable or writable", "read or replace its tokens")
+        raise TokenStoreError(
+            f"the {what} {path} is {access} by group or others (mode {mode:04o}), so it is refused: another local user could "
+            f"{risk}. Run: chmod {private_mode} {path}"
+        )
 
 
 class Transaction:

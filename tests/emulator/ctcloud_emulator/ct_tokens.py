@@ -13,7 +13,10 @@ Revoked rows are deleted: a deleted or unknown token is rejected the same way
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Callable
@@ -51,6 +54,21 @@ class AuthCode:
     client_id: str
     redirect_uri: str
     expires_at: float
+    # PKCE (RFC 7636), as Doorkeeper >= 5.1 stores it with the grant when the authorize request carried one.
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+    def verifier_matches(self, code_verifier: str | None) -> bool:
+        """Doorkeeper's validate_code_verifier: no challenge and no verifier pass; anything else must match."""
+        if self.code_challenge is None and not code_verifier:
+            return True
+        if self.code_challenge is None or not code_verifier:
+            return False
+        if self.code_challenge_method == "S256":
+            computed = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()).decode("ascii").rstrip("=")
+        else:
+            computed = code_verifier  # "plain"
+        return hmac.compare_digest(computed, self.code_challenge)
 
 
 class CtTokenRegistry:
@@ -94,22 +112,26 @@ class CtTokenRegistry:
 
     # ---- authorization codes ------------------------------------------------------------
 
-    def issue_code(self, client_id: str, redirect_uri: str, now: float) -> str:
+    def issue_code(self, client_id: str, redirect_uri: str, now: float, code_challenge: str | None = None,
+                   code_challenge_method: str | None = None) -> str:
         code = secrets.token_hex(32)
         with self._lock:
             self._codes = {key: value for key, value in self._codes.items() if value.expires_at > now}
-            self._codes[code] = AuthCode(client_id, redirect_uri, now + AUTH_CODE_LIFETIME_SECONDS)
+            self._codes[code] = AuthCode(client_id, redirect_uri, now + AUTH_CODE_LIFETIME_SECONDS, code_challenge, code_challenge_method)
         self._on_change()
         return code
 
-    def redeem_code(self, code: str, client_id: str, redirect_uri: str, ttl: int, now: float) -> CtGrant | None:
+    def redeem_code(self, code: str, client_id: str, redirect_uri: str, ttl: int, now: float,
+                    code_verifier: str | None = None) -> CtGrant | None:
         """A new grant for a valid code, which is then used up; None is `invalid_grant`.
 
-        A code sent with the wrong redirect_uri is not used up, as in Doorkeeper.
+        A code sent with the wrong redirect_uri or PKCE verifier is not used up, as in Doorkeeper.
         """
         with self._lock:
             stored = self._codes.get(code)
             if stored is None or stored.expires_at <= now or stored.client_id != client_id or stored.redirect_uri != redirect_uri:
+                return None
+            if not stored.verifier_matches(code_verifier):
                 return None
             del self._codes[code]
             grant = self._issue(ttl, now)

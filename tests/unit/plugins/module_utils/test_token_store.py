@@ -67,6 +67,7 @@ def test_unreadable_store_is_reported_and_never_overwritten(store_path):
     os.makedirs(os.path.dirname(store_path))
     with open(store_path, "w") as handle:
         handle.write('{"entries": {"k": {"refresh_token": "only-copy"')  # truncated by hand
+    os.chmod(store_path, 0o600)
     store = TokenStore(store_path)
     with pytest.raises(TokenStoreError, match="not valid JSON"), store.transaction() as txn:
         txn.put("k", {"v": 1})
@@ -114,3 +115,75 @@ def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write(store_
     assert not os.path.exists(leftover)
     assert os.path.exists(other_store_temp)  # another store's business
     assert store.read("k") == {"v": 2}
+
+
+# -- a store trusts only what the user running Ansible owns and nobody else can write (issue 12, item 3) --
+
+
+def _stored(store_path):
+    with TokenStore(store_path).transaction() as txn:
+        txn.put("k", {"refresh_token": "mine"})
+
+
+def test_missing_parent_directories_are_created_0700_under_a_permissive_umask(tmp_path):
+    store_path = str(tmp_path / "a" / "b" / "c" / "tokens.json")
+    old = os.umask(0)
+    try:
+        _stored(store_path)
+    finally:
+        os.umask(old)
+    for directory in ("a", "a/b", "a/b/c"):
+        assert mode(tmp_path / directory) == 0o700, directory
+
+
+def test_a_store_of_another_user_is_refused_naming_the_chown(store_path, monkeypatch):
+    _stored(store_path)
+    from ansible_collections.ctcloud.cloud.plugins.module_utils import token_store
+
+    monkeypatch.setattr(token_store.os, "geteuid", lambda: os.getuid() + 4242)
+    with pytest.raises(TokenStoreError, match=r"belongs to uid \d+, not to uid \d+ running Ansible.*chown") as caught:
+        TokenStore(store_path).read("k")
+    assert os.path.dirname(store_path) in str(caught.value)  # the directory is checked first: it is also the user's
+
+
+@pytest.mark.parametrize("bits", [0o020, 0o002, 0o004, 0o040])
+def test_a_store_others_may_read_or_write_is_refused_naming_the_chmod(store_path, bits):
+    _stored(store_path)
+    os.chmod(store_path, 0o600 | bits)
+    for attempt in (lambda: TokenStore(store_path).read("k"), lambda: TokenStore(store_path).transaction().__enter__()):
+        with pytest.raises(TokenStoreError, match=rf"the token store {store_path} is readable or writable by group or others .*chmod 600 {store_path}"):
+            attempt()
+
+
+def test_a_directory_others_may_write_is_refused(store_path):
+    _stored(store_path)
+    directory = os.path.dirname(store_path)
+    os.chmod(directory, 0o777)
+    with pytest.raises(TokenStoreError, match=rf"token store directory {directory} is writable by group or others .*chmod 700 {directory}"):
+        TokenStore(store_path).read("k")
+    with pytest.raises(TokenStoreError, match="token store directory"), TokenStore(store_path).transaction() as txn:
+        txn.put("k", {"refresh_token": "planted"})
+    os.chmod(directory, 0o700)
+    assert TokenStore(store_path).read("k") == {"refresh_token": "mine"}
+
+
+def test_a_lock_file_others_may_write_is_refused(store_path):
+    _stored(store_path)
+    os.chmod(store_path + ".lock", 0o666)
+    with pytest.raises(TokenStoreError, match=r"token store lock .* is writable by group or others"), TokenStore(store_path).transaction():
+        pass
+
+
+@pytest.mark.parametrize("which", ["store", "lock"])
+def test_symbolic_links_are_never_followed(store_path, tmp_path, which):
+    _stored(store_path)
+    elsewhere = tmp_path / "elsewhere.json"
+    link = store_path if which == "store" else store_path + ".lock"
+    os.replace(link, elsewhere)
+    os.symlink(elsewhere, link)
+    with pytest.raises(TokenStoreError, match=r"is a symbolic link, which is refused"), TokenStore(store_path).transaction() as txn:
+        txn.put("k", {"refresh_token": "written through the link"})
+    if which == "store":
+        with pytest.raises(TokenStoreError, match=r"is a symbolic link"):
+            TokenStore(store_path).read("k")
+    assert "written through the link" not in elsewhere.read_text()
