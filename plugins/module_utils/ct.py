@@ -39,7 +39,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, collect_ct_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
 
 DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
@@ -120,11 +120,12 @@ class CtAuth(TokenProvider):
 
     def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """The one-time browser step's code → tokens, stored. Returns the stored entry's public facts."""
-        with self.store.transaction() as txn:
+        with self.store.transaction(self.client_key) as txn:
+            txn.prepare_write()  # a code is used up by the exchange: never exchange it for tokens that cannot be kept
             # A code is single-use: never replayed, even after a 503 (replay_safe=False).
             reply = self._grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}, replay_safe=False)
             self._save(txn, reply, lineage=[])
-            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.path}
+            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.description}
 
     # -- TokenProvider -----------------------------------------------------
 
@@ -176,7 +177,7 @@ class CtAuth(TokenProvider):
         if code == "invalid_grant" and grant_type == "refresh_token":
             hint = (
                 "CT rejected the refresh token (invalid_grant): it was revoked, or rotated by an earlier run whose "
-                f"token store is not {self.store.path}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
+                f"token store is not {self.store.description}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
             )
         elif code == "invalid_grant":
             hint = "CT rejected the authorization code (invalid_grant): codes are single-use, expire after 10 minutes, and redirect_uri must match"
@@ -226,6 +227,7 @@ class CtClient(BearerClient):
         token_store: str | None = None,
         validate_certs: bool = True,
         timeout: float = 30.0,
+        token_store_key: str | None = None,
     ) -> CtClient:
         """A client from the connection options every CT module and plugin shares."""
         api_url = validation.service_url(api_url or DEFAULT_API_URL, "api_url")
@@ -239,7 +241,7 @@ class CtClient(BearerClient):
                 raise InputError(
                     f"CT {missing} is required (or CT_{missing.upper()}), unless access_token is given", missing
                 )
-            auth = CtAuth(TokenStore(token_store), transport, auth_url, client_id, client_secret, refresh_token, api_url)
+            auth = CtAuth(open_token_store(token_store, token_store_key), transport, auth_url, client_id, client_secret, refresh_token, api_url)
         return cls(api_url, auth, transport)
 
     def url(self, *segments: Any) -> str:
