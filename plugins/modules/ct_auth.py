@@ -18,8 +18,11 @@ description:
   - With O(code) it exchanges the code for an access token and a refresh token and stores both in the token store
     (O(token_store)), replacing what was stored for this O(client_id) and O(auth_url). Later tasks need no
     O(refresh_token) while that store is kept.
-  - The tokens are never returned. The refresh token is in the token store (mode 0600); for a CI secret, read it
-    from there once, as C(docs/ct-authorization.md) shows, so that it never appears in a task result or a log.
+  - The tokens are never returned. The refresh token is in the token store; for a CI secret, read it from there once,
+    as C(docs/ct-authorization.md) shows, so that it never appears in a task result or a log.
+  - With a shared store (O(token_store) a Redis URL, see C(docs/ci.md) and C(docs/awx.md)) the chain starts right
+    there: every runner and job that uses the same store and O(token_store_key) continues it, and none needs a
+    refresh token.
   - A code is single-use and expires after 10 minutes, so a task with O(code) succeeds once; its exchange is never
     retried.
   - The tokens are stored for O(api_url) (its scheme, host and port): later tasks send them to that API only.
@@ -70,19 +73,28 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "Open {{ ct_authorize.authorize_url }} and paste the URL you land on"
 
+# The default token store (~/.cache/ctcloud/tokens.json): never a file inside a checkout, which could be committed.
 - name: Step 2, exchange the code and store the tokens
   ctcloud.cloud.ct_auth:
     client_id: "{{ ct_client_id }}"
     client_secret: "{{ ct_client_secret }}"
     redirect_uri: https://example.com/ct/callback
     code: "{{ landed_on_url }}"
-    token_store: "{{ playbook_dir }}/.ct-bootstrap-tokens.json"
 
 - name: From now on, no refresh_token is needed with this token store
   ctcloud.cloud.ct_location_info:
     client_id: "{{ ct_client_id }}"
     client_secret: "{{ ct_client_secret }}"
-    token_store: "{{ playbook_dir }}/.ct-bootstrap-tokens.json"
+
+# Or start the chain straight in the Redis store every CI runner and AWX job shares, encrypted.
+- name: Step 2, into the shared store
+  ctcloud.cloud.ct_auth:
+    client_id: "{{ ct_client_id }}"
+    client_secret: "{{ ct_client_secret }}"
+    redirect_uri: https://example.com/ct/callback
+    code: "{{ landed_on_url }}"
+    token_store: "{{ lookup('ansible.builtin.env', 'CTCLOUD_TOKEN_STORE') }}"  # rediss://ctcloud:...@redis.example.com:6380/0
+    token_store_key: "{{ vault_ct_token_store_key }}"
 """
 
 RETURN = r"""
@@ -92,7 +104,7 @@ authorize_url:
   type: str
   sample: https://id.ctapp.io/oauth/authorize?client_id=8b1f...&redirect_uri=https%3A%2F%2Fexample.com%2Fct%2Fcallback&response_type=code
 token_store:
-  description: The path of the token store the tokens were (or, in check mode, would be) stored in.
+  description: The token store the tokens were (or, in check mode, would be) stored in; a Redis URL without its password.
   returned: when O(code) is given
   type: str
   sample: /home/alice/.cache/ctcloud/tokens.json
@@ -109,7 +121,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtAuth
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import open_token_store
 
 
 def https_redirect_uri(value):
@@ -159,13 +171,13 @@ def run(module):
     # The browser signs in at auth_url, and the tokens will be sent to api_url: neither in cleartext.
     auth_url = validation.service_url(p["auth_url"], "auth_url")
     api_url = validation.service_url(p["api_url"], "api_url")
-    store = TokenStore(p["token_store"])
+    store = open_token_store(p["token_store"], p["token_store_key"])
     # Building the URL needs neither a secret nor a connection.
     authorize_url = CtAuth(store, None, auth_url, p["client_id"], "", api_url=api_url).authorize_url(redirect_uri)
     result = {"changed": code is not None, "authorize_url": authorize_url}
     if code is None:
         return result
-    result["token_store"] = store.path
+    result["token_store"] = store.description
     if module.check_mode:
         return result
     # ct_auth starts a new token chain, so the connection's refresh_token and access_token play no part.

@@ -111,3 +111,17 @@ def test_config_reads_and_changes_knobs(emu):
 
 def test_health(emu):
     assert emu.admin("GET", "health") == {"ok": True}
+
+
+def test_ct_grants_lists_every_issued_pair_revoked_ones_too_and_reset_forgets_them(emu):
+    emu.configure(ct_rotation="strict")
+    first = emu.ct_login()
+    second = emu.ct_login()  # revokes the first pair at once (strict)
+    issued = emu.admin("GET", "ct/grants")["issued"]
+    assert [row["access_token"] for row in issued] == [first, second]
+    assert issued[1]["refresh_token"] == emu.refresh_token
+    assert all(row["grant_type"] == "refresh_token" and row["expires_in"] > 0 for row in issued)
+    assert issued[0]["created_at"] <= issued[1]["created_at"]
+    assert emu.stats()["requests"].get("GET /_admin/ct/grants") is None  # admin requests are not counted
+    emu.admin("POST", "reset", {"tokens": True})
+    assert emu.admin("GET", "ct/grants") == {"issued": []}
