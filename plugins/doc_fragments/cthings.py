@@ -48,7 +48,7 @@ options:
     default: 30
   token_store:
     description:
-      - Where tokens are kept between tasks, plays and runs, shared by every module and plugin of this collection:
+      - Where tokens are kept between tasks, plays and runs, shared by every module and plugin of this collection;
         a file path, or a Redis URL for a store shared by many machines (CI runners, AWX jobs).
       - The cThings access token is kept there until shortly before it expires, so a playbook run needs one token
         request.
@@ -63,7 +63,7 @@ options:
         messages and in the task's invocation). TLS options go in the query, for example
         V(rediss://host:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem).
       - If the store cannot be written (a read-only file or directory, Redis down or refusing writes), no token is
-        renewed: the task fails naming the store, and the token chain is left as it was.
+        renewed; the task fails naming the store, and the token chain is left as it was.
       - If not set, the environment variable E(CTCLOUD_TOKEN_STORE) is used, then
         C($XDG_CACHE_HOME/ctcloud/tokens.json) (C(~/.cache/ctcloud/tokens.json)).
     type: str

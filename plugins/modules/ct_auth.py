@@ -21,7 +21,7 @@ description:
   - The tokens are never returned. The refresh token is in the token store; for a CI secret, read it from there once,
     as C(docs/ct-authorization.md) shows, so that it never appears in a task result or a log.
   - With a shared store (O(token_store) a Redis URL, see C(docs/ci.md) and C(docs/awx.md)) the chain starts right
-    there: every runner and job that uses the same store and O(token_store_key) continues it, and none needs a
+    there; every runner and job that uses the same store and O(token_store_key) continues it, and none needs a
     refresh token.
   - A code is single-use and expires after 10 minutes, so a task with O(code) succeeds once; its exchange is never
     retried.
