@@ -118,6 +118,8 @@ expires_at:
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL as CT_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtAuth
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
@@ -169,8 +171,9 @@ def run(module):
     if code is not None and not p["client_secret"]:
         raise InputError("client_secret is required (or CT_CLIENT_SECRET) to exchange a code", "client_secret")
     # The browser signs in at auth_url, and the tokens will be sent to api_url: neither in cleartext.
-    auth_url = validation.service_url(p["auth_url"], "auth_url")
-    api_url = validation.service_url(p["api_url"], "api_url")
+    # An empty URL (an AWX credential's unset field) means the default, as in every other module.
+    auth_url = validation.service_url(p["auth_url"] or CT_AUTH_URL, "auth_url")
+    api_url = validation.service_url(p["api_url"] or CT_API_URL, "api_url")
     store = open_token_store(p["token_store"], p["token_store_key"])
     # Building the URL needs neither a secret nor a connection.
     authorize_url = CtAuth(store, None, auth_url, p["client_id"], "", api_url=api_url).authorize_url(redirect_uri)

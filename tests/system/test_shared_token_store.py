@@ -33,9 +33,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jinja2.sandbox
 import pytest
+import yaml
 from ctsystem.ansible_run import Ansible, AnsibleRun
-from ctsystem.collection import PLAYBOOKS
+from ctsystem.collection import PLAYBOOKS, REPO
 from ctsystem.redis_server import RedisServer
 from test_token_expiry import kill_hook_interpreter
 
@@ -48,6 +50,7 @@ KEY = "u9ZoS6dN7Qm1kjM3hVJ1n3N_sq8p6p7Tjq5f2bq0S9Y="
 WRONG_KEY = "qA4mD0YQ2vHkEw7pW1Q1c6m3N0xYB8tZL0Gf3bq6yS4="
 REDIS_PASSWORD = "Redis-Pa55-of-the-runners"
 BOXES_INVENTORY = PLAYBOOKS / "inventory" / "boxes.ct_boxes.yml"
+AWX_CREDENTIAL_TYPES = REPO / "docs" / "awx" / "credential-types"
 
 
 @pytest.fixture
@@ -219,3 +222,42 @@ def test_a_runner_killed_between_the_token_reply_and_the_write_leaves_a_chain_th
     assert stats["token_requests"]["ct"]["refresh_token"] == 3, stats
     stored = {name: value for name, value in redis_server.values().items() if name.startswith("ctcloud:token:")}
     assert stored != before and json.dumps(sorted(stored))  # a newer link, sealed like the rest
+
+
+def awx_environment(credential_type: Path, inputs: dict[str, str]) -> dict[str, str]:
+    """The environment AWX gives a job for a credential of ``credential_type`` with ``inputs`` (unset fields render empty)."""
+    definition = yaml.safe_load(credential_type.read_text(encoding="utf-8"))
+    environment = jinja2.sandbox.SandboxedEnvironment()
+    return {name: environment.from_string(template).render(**inputs) for name, template in definition["injectors"]["env"].items()}
+
+
+def test_the_awx_credential_types_bootstrap_a_chain_into_redis_and_run_a_job_with_it(start_emulator, redis_server, tmp_path):
+    emulator = start_emulator(ct_rotation="strict")
+    types = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in AWX_CREDENTIAL_TYPES.glob("*.yml")}
+    assert sorted(types) == ["ct", "cthings"]
+    for definition in types.values():
+        fields = {field["id"]: field for field in definition["inputs"]["fields"]}
+        for secret in ("client_secret", "token_store", "token_store_key", "refresh_token"):
+            assert secret not in fields or fields[secret].get("secret") is True, (definition["name"], secret)
+        assert set(definition["inputs"]["required"]) <= set(fields)
+    ct_env = awx_environment(AWX_CREDENTIAL_TYPES / "ct.yml", {
+        "client_id": emulator.ct["client_id"], "client_secret": emulator.ct["client_secret"], "token_store": redis_url(redis_server),
+        "token_store_key": KEY, "api_url": emulator.ct["api_url"], "auth_url": emulator.ct["auth_url"]})
+    cthings_env = awx_environment(AWX_CREDENTIAL_TYPES / "cthings.yml", {
+        key: emulator.cthings[key] for key in ("client_id", "client_secret", "api_url", "auth_url")})
+    assert ct_env["CT_REFRESH_TOKEN"] == ""  # an unset field: the chain comes from the store
+
+    bootstrap = Runner(tmp_path, "bootstrap", emulator, "", None)
+    bootstrap.env = {"HOME": str(bootstrap.home), **ct_env}
+    stored = bootstrap.job(PLAYBOOKS / "awx_bootstrap.yml", extra_vars={
+        "redirect_uri": emulator.ct["redirect_uri"], "landed_on": f"{emulator.ct['redirect_uri']}?code={emulator.authorization_code()}"},
+        verbosity=3).check()
+    assert stored.result("Exchange the code")["token_store"] == f"redis://default:********@127.0.0.1:{redis_server.port}/0"
+    assert REDIS_PASSWORD not in stored.text() and KEY not in stored.text()
+
+    job = Runner(tmp_path, "job", emulator, "", None)
+    job.env = {"HOME": str(job.home), **ct_env, **cthings_env}
+    assert_authenticated(job.job())
+    stats = emulator.stats()
+    assert stats["token_requests"]["ct"] == {"authorization_code": 1, "refresh_token": 0}, stats  # the stored pair served the job
+    assert stats["token_errors"] == {}, stats
