@@ -36,7 +36,7 @@ options:
   api_url:
     description:
       - Base URL of the CT API.
-      - Stored tokens are kept per API origin (scheme, host and port): a token obtained for one API is never sent to another.
+      - Stored access tokens are kept per API origin (scheme, host and port), so a token obtained for one API is never sent to another.
       - Must be C(https); plain C(http) is refused (tokens would cross the network in cleartext) except to a loopback
         address (C(127.0.0.1), C(::1), C(localhost)), such as a local emulator.
       - If not set, the environment variable E(CT_API_URL) is used, then the default.

@@ -25,7 +25,7 @@ description:
     refresh token.
   - A code is single-use and expires after 10 minutes, so a task with O(code) succeeds once; its exchange is never
     retried.
-  - The tokens are stored for O(api_url) (its scheme, host and port): later tasks send them to that API only.
+  - The tokens are stored for O(api_url) (its scheme, host and port), and later tasks send them to that API only.
   - O(refresh_token) and O(access_token) are accepted, so that C(module_defaults) of the group
     C(ctcloud.cloud.ct) apply to this module too, and ignored.
 author:
