@@ -72,7 +72,7 @@ options:
       - A Fernet key (32 bytes, URL-safe base64) that encrypts and authenticates every entry of O(token_store),
         file or Redis. Make one with
         C(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').
-      - Several keys separated by commas rotate the key: the first encrypts, any of them decrypts.
+      - Several keys separated by commas rotate the key; the first encrypts, any of them decrypts.
       - A store that cannot be decrypted with it (a wrong key, or an encrypted store without a key) fails the task
         before any token request; nothing is renewed or overwritten. With a key, an unencrypted file store is
         encrypted at its next write, and an unencrypted entry in Redis is refused (anyone who can write to
