@@ -38,7 +38,9 @@ def _common_options(env_prefix: str, api_url: str, auth_url: str) -> dict[str, A
         "validate_certs": {"type": "bool", "default": True},
         "timeout": {"type": "float", "default": 30},
         # A str, not a path: a Redis URL must reach the store as written (a path would expand $ in its password).
-        "token_store": {"type": "str", "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE"])},
+        # Not no_log as a whole (a file path is no secret, and masking it would garble every message naming it):
+        # a Redis URL's password alone is added to the no_log values (CtCloudModule._hide_store_password).
+        "token_store": {"type": "str", "no_log": False, "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE"])},
         "token_store_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE_KEY"])},
     }
 

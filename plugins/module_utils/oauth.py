@@ -135,7 +135,7 @@ class TokenProvider:
         entry = self.store.read(self.key)
         if self._usable(entry):
             return self._handed_out(entry["access_token"])
-        return self._renewed(lambda entry: self._usable(entry))
+        return self._renewed(self._usable)
 
     def token_after_rejection(self, rejected: str) -> str:
         """A token other than ``rejected``, which the API just answered 401 to."""

@@ -49,7 +49,7 @@ import os
 import stat
 import tempfile
 from typing import Any, Dict, Iterator, Optional, Tuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import REDACTED, TokenStoreError
 
@@ -138,12 +138,24 @@ def is_redis_url(location: str | None) -> bool:
     return bool(location) and location.lower().startswith(REDIS_SCHEMES)  # type: ignore[union-attr]
 
 
+def _userinfo(url: str) -> tuple[str, str, str | None, str]:
+    """``scheme://``, the user, the password as written (None without one), and the rest of a Redis URL.
+
+    Split at the last ``@`` before the query, not by urlsplit: a password with an unencoded ``/`` or
+    ``#`` must still be recognised whole, or part of it would be shown.
+    """
+    scheme, separator, rest = url.partition("://")
+    main, question, query = rest.partition("?")
+    if "@" not in main:
+        return scheme + separator, "", None, rest
+    userinfo, _at, host = main.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return scheme + separator, user, password if colon else None, host + question + query
+
+
 def url_passwords(url: str) -> list[str]:
     """The password of a ``redis://user:password@host`` URL as written (percent-encoded) and decoded; [] without one."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return []
+    password = _userinfo(url)[2]
     return list(dict.fromkeys((password, unquote(password)))) if password else []
 
 
@@ -151,13 +163,10 @@ def describe_location(location: str | None) -> str:
     """The store as it may be shown: a Redis URL with its password masked (the user name stays: it helps with ACLs)."""
     if not is_redis_url(location):
         return location or ""
-    scheme, _sep, rest = location.partition("://")  # type: ignore[union-attr]
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        userinfo, _at, host = netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}{':' + REDACTED if colon else ''}@{host}"
-    return f"{scheme}://{netloc}{slash}{path}"
+    scheme, user, password, rest = _userinfo(location)  # type: ignore[arg-type]
+    if password is None:
+        return f"{scheme}{user + '@' if user else ''}{rest}"
+    return f"{scheme}{user}:{REDACTED}@{rest}"
 
 
 def open_token_store(location: str | None = None, key: str | None = None) -> Any:

@@ -298,3 +298,7 @@ def test_a_redis_url_is_shown_with_its_password_masked():
     assert describe_location("rediss://:pw-only@h/0") == "rediss://:********@h/0"
     assert describe_location("redis://h:6379") == "redis://h:6379"
     assert url_passwords("redis://ci:s3cr%40t@h/0") == ["s3cr%40t", "s3cr@t"]
+    # Unencoded "/" or "@" in a password: still recognised whole, never shown in part.
+    assert describe_location("redis://ci:pa/ss@w@h:1/0?ssl_cert_reqs=none") == "redis://ci:********@h:1/0?ssl_cert_reqs=none"
+    assert url_passwords("redis://ci:pa/ss@w@h:1/0") == ["pa/ss@w"]
+    assert describe_location("redis://ci@h/0") == "redis://ci@h/0" and url_passwords("redis://ci@h/0") == []
