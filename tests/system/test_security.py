@@ -189,7 +189,7 @@ def test_item6_plain_http_to_another_machine_is_refused_before_anything_is_sent(
 
 def test_item6_a_stored_token_is_never_sent_to_another_api_origin(emulator, raw_server, ansible, tmp_path, scenario_vars, token_store):
     other_api = raw_server(lambda request: Reply(200, {"locations": [], "_links": {"current_page": 1, "total_pages": 1, "next_page": None,
-                                                                                    "total_entries": 0}}))
+                                                                                   "total_entries": 0}}))
     first = tasks_playbook(tmp_path / "first.yml", [{"name": "list locations", "ctcloud.cloud.ct_location_info": {}}])
     ansible.playbook(first, scenario_vars(emulator, token_store)).check()
     stored_for_emulator = stored_ct_entry(token_store)["access_token"]
