@@ -195,3 +195,17 @@ def test_racing_processes_through_redis_refresh_once_without_invalid_grant(stric
     stored = RedisTokenStore(url, Sealer(KEY)).read(f"ct|{strict_fake.urls['ct_auth_url']}|{CT_CLIENT[0]}")
     assert stored["refresh_token"] in strict_fake.state.valid_refresh_tokens()
     assert token_store.is_redis_url(url)
+
+
+def test_a_redis_user_with_the_permissions_docs_ci_md_names_keeps_the_chain(fake, url, admin):
+    # docs/ci.md: ACL SETUSER ct on >password ~ctcloud:* +@read +@write +@transaction +@scripting +@connection
+    admin.acl_setuser("ct", enabled=True, passwords=["+Ct-user-Pa55"], keys=["ctcloud:*"],
+                      commands=["+@read", "+@write", "+@transaction", "+@scripting", "+@connection"])
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    store = url.replace("redis://", "redis://ct:Ct-user-Pa55@")
+    assert ct_client(fake, store, key=KEY).request("GET", "ping.json") == {"ping": "pong"}
+    fake.state.revoke_all_access()
+    assert ct_client(fake, store, key=KEY).request("GET", "ping.json") == {"ping": "pong"}
+    assert fake.state.token_requests["refresh_token"] == 2 and fake.state.token_errors == []
+    assert admin.keys(LEASE_PREFIX + "*") == []  # released by the script the user may run
+    admin.acl_deluser("ct")
