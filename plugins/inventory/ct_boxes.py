@@ -72,6 +72,9 @@ options:
   token_store:
     env:
       - name: CTCLOUD_TOKEN_STORE
+  token_store_key:
+    env:
+      - name: CTCLOUD_TOKEN_STORE_KEY
   hostnames:
     description:
       - The box fields to name hosts by, in order of preference; the first one with a usable value wins, and a box

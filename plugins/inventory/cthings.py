@@ -56,6 +56,9 @@ options:
   token_store:
     env:
       - name: CTCLOUD_TOKEN_STORE
+  token_store_key:
+    env:
+      - name: CTCLOUD_TOKEN_STORE_KEY
   hostnames:
     description:
       - The device fields to name hosts by, in order of preference; the first one with a usable value wins, and

@@ -49,7 +49,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, collect_ct_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
 
 DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
@@ -169,7 +169,7 @@ class CtAuth(TokenProvider):
         verifier = token_urlsafe(64) if pkce else None
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode("ascii").rstrip("=") if verifier else None
         if record:
-            with self.store.transaction() as txn:
+            with self.store.transaction(self.client_key) as txn:
                 now = time.time()
                 pending = _live_pending(txn.get(self.pending_key), now)
                 pending[digest(state)] = {"redirect_uri": redirect_uri, "expires_at": now + PENDING_LIFETIME,
@@ -184,7 +184,7 @@ class CtAuth(TokenProvider):
         found = _live_pending(entry, time.time()).get(digest(state))
         if found is None:
             raise InputError(
-                f"state does not match an authorization started by step 1 (ct_auth without code) with the token store {self.store.path} "
+                f"state does not match an authorization started by step 1 (ct_auth without code) with the token store {self.store.description} "
                 f"in the last {PENDING_LIFETIME // 60} minutes, or it was completed already: run step 1 again and use the URL it returns. "
                 "Nothing was sent",
                 "state",
@@ -201,8 +201,9 @@ class CtAuth(TokenProvider):
 
         ``state`` must name an authorization begun here (begin_authorization); it is used up with the code.
         """
-        with self.store.transaction() as txn:
+        with self.store.transaction(self.client_key) as txn:
             pending = self.pending_authorization(state, redirect_uri, txn)
+            txn.prepare_write()  # a code is used up by the exchange: never exchange it for tokens that cannot be kept
             fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
             if "code_verifier" in pending:
                 fields["code_verifier"] = pending["code_verifier"]
@@ -212,7 +213,7 @@ class CtAuth(TokenProvider):
             remaining.pop(digest(state), None)
             txn.put(self.pending_key, {"pending": remaining})
             self._save(txn, reply, lineage=[])
-            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.path}
+            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.description}
 
     # -- TokenProvider -----------------------------------------------------
 
@@ -278,7 +279,7 @@ class CtAuth(TokenProvider):
             return LostRefreshError(
                 f"CT's reply to a token refresh was lost ({lost.message}), and CT then rejected the refresh token (invalid_grant): "
                 "it had already replaced it, revoking the old one at the refresh, and the new one never arrived. This token chain "
-                f"cannot continue: run ctcloud.cloud.ct_auth again to authorize anew (docs/ct-authorization.md); {self.store.path} "
+                f"cannot continue: run ctcloud.cloud.ct_auth again to authorize anew (docs/ct-authorization.md); {self.store.description} "
                 "then holds the new chain",
                 exc.method,
                 exc.url,
@@ -288,7 +289,7 @@ class CtAuth(TokenProvider):
         if code == "invalid_grant" and grant_type == "refresh_token":
             hint = (
                 "CT rejected the refresh token (invalid_grant): it was revoked, or rotated by an earlier run whose "
-                f"token store is not {self.store.path}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
+                f"token store is not {self.store.description}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
             )
         elif code == "invalid_grant":
             hint = "CT rejected the authorization code (invalid_grant): codes are single-use, expire after 10 minutes, and redirect_uri must match"
@@ -341,6 +342,7 @@ class CtClient(BearerClient):
         token_store: str | None = None,
         validate_certs: bool = True,
         timeout: float = 30.0,
+        token_store_key: str | None = None,
     ) -> CtClient:
         """A client from the connection options every CT module and plugin shares."""
         api_url = validation.service_url(api_url or DEFAULT_API_URL, "api_url")
@@ -356,7 +358,7 @@ class CtClient(BearerClient):
                 raise InputError(
                     f"CT {missing} is required (or CT_{missing.upper()}), unless access_token is given", missing
                 )
-            auth = CtAuth(TokenStore(token_store), transport, auth_url, client_id, client_secret, refresh_token, api_url)
+            auth = CtAuth(open_token_store(token_store, token_store_key), transport, auth_url, client_id, client_secret, refresh_token, api_url)
         return cls(api_url, auth, transport)
 
     def url(self, *segments: Any) -> str:

@@ -34,7 +34,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     CTHINGS_TOKEN,
     check,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
 from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import credential, service_url, token_from_server, uuid_value
 
@@ -126,6 +126,7 @@ class CthingsClient(BearerClient):
         validate_certs: bool = True,
         timeout: float = 30.0,
         workers: int = DEFAULT_WORKERS,
+        token_store_key: str | None = None,
     ) -> CthingsClient:
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not value:
@@ -134,7 +135,7 @@ class CthingsClient(BearerClient):
         api_url = service_url(api_url or DEFAULT_API_URL, "api_url")
         auth_url = service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_cthings_error, pool_size=max(10, workers))
-        auth = CthingsAuth(TokenStore(token_store), transport, auth_url, client_id, client_secret, api_url)
+        auth = CthingsAuth(open_token_store(token_store, token_store_key), transport, auth_url, client_id, client_secret, api_url)
         return cls(api_url, auth, transport, workers)
 
     def endpoint_url(self, endpoint: str, **path: str) -> str:

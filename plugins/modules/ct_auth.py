@@ -24,6 +24,9 @@ description:
   - So both steps must use the same O(token_store), O(client_id), O(auth_url) and O(redirect_uri).
   - The tokens are never returned. The refresh token is in the token store (mode 0600); for a CI secret, read it
     from there once, as C(docs/ct-authorization.md) shows, so that it never appears in a task result or a log.
+  - With a shared store (O(token_store) a Redis URL, see C(docs/ci.md) and C(docs/awx.md)) the chain starts right
+    there; every runner and job that uses the same store and O(token_store_key) continues it, and none needs a
+    refresh token. Step 1 records its state in that store too.
   - A code is single-use and expires after 10 minutes, so a task with O(code) succeeds once; its exchange is never
     retried.
   - The tokens are stored for O(api_url) (its scheme, host and port), and later tasks send them to that API only.
@@ -92,6 +95,7 @@ EXAMPLES = r"""
     prompt: "Open {{ ct_authorize.authorize_url }} and paste the URL you land on"
   register: landed
 
+# The default token store (~/.cache/ctcloud/tokens.json): never a file inside a checkout, which could be committed.
 - name: Step 2, check the state, exchange the code and store the tokens
   ctcloud.cloud.ct_auth:
     client_id: "{{ ct_client_id }}"
@@ -110,6 +114,17 @@ EXAMPLES = r"""
   ctcloud.cloud.ct_location_info:
     client_id: "{{ ct_client_id }}"
     client_secret: "{{ ct_client_secret }}"
+
+# Or start the chain straight in the Redis store every CI runner and AWX job shares, encrypted.
+# Step 1 must then record its state in the same store (the same token_store and token_store_key).
+- name: Step 2, into the shared store
+  ctcloud.cloud.ct_auth:
+    client_id: "{{ ct_client_id }}"
+    client_secret: "{{ ct_client_secret }}"
+    redirect_uri: https://example.com/ct/callback
+    code: "{{ landed.user_input }}"
+    token_store: "{{ lookup('ansible.builtin.env', 'CTCLOUD_TOKEN_STORE') }}"  # rediss://ctcloud:...@redis.example.com:6380/0
+    token_store_key: "{{ vault_ct_token_store_key }}"
 """
 
 RETURN = r"""
@@ -128,7 +143,9 @@ state:
   type: str
   sample: Qm9vdHN0cmFwIHN0YXRlIHZhbHVlIGZvciBjdF9hdXRo
 token_store:
-  description: The path of the token store the state or the tokens were (or, in check mode, would be) stored in.
+  description:
+    - The token store the state or the tokens were (or, in check mode, would be) stored in; a Redis URL without its
+      password.
   returned: always
   type: str
   sample: /home/alice/.cache/ctcloud/tokens.json
@@ -142,10 +159,12 @@ expires_at:
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL as CT_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtAuth
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import open_token_store
 
 
 def https_redirect_uri(value):
@@ -205,10 +224,11 @@ def run(module):
     if code is not None and not p["client_secret"]:
         raise InputError("client_secret is required (or CT_CLIENT_SECRET) to exchange a code", "client_secret")
     # The browser signs in at auth_url, and the tokens will be sent to api_url: neither in cleartext.
-    auth_url = validation.service_url(p["auth_url"], "auth_url")
-    api_url = validation.service_url(p["api_url"], "api_url")
-    store = TokenStore(p["token_store"])
-    result = {"changed": True, "token_store": store.path}
+    # An empty URL (an AWX credential's unset field) means the default, as in every other module.
+    auth_url = validation.service_url(p["auth_url"] or CT_AUTH_URL, "auth_url")
+    api_url = validation.service_url(p["api_url"] or CT_API_URL, "api_url")
+    store = open_token_store(p["token_store"], p["token_store_key"])
+    result = {"changed": True, "token_store": store.description}
     if code is None:
         # Step 1 needs neither a secret nor a connection: a URL, and its state recorded in the store.
         authorize = CtAuth(store, None, auth_url, p["client_id"], "", api_url=api_url)

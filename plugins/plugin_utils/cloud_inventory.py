@@ -89,7 +89,7 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
             "validate_certs": self.get_option("validate_certs"),
             "timeout": self.get_option("timeout"),
         }
-        settings.update((name, self.templated_option(name)) for name in ("client_id", "client_secret", "token_store", *credentials))
+        settings.update((name, self.templated_option(name)) for name in ("client_id", "client_secret", "token_store", "token_store_key", *credentials))
         return settings
 
     def query(self, settings: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,7 @@ class Admin:
             ("/config", "GET", self.get_config),
             ("/config", "POST", self.set_config),
             ("/ct/revoke", "POST", self.revoke),
+            ("/ct/grants", "GET", self.grants),
             ("/ct/boxes/<slug>", "POST", self.set_box),
             ("/ct/locations/<ref>", "POST", self.set_location),
             ("/health", "GET", self.health),
@@ -139,6 +140,10 @@ class Admin:
         revoked = self.services.state.ct_tokens.revoke_all_access()
         self.services.stats.count_revocation()
         return json_response({"revoked": revoked})
+
+    def grants(self, request: Request) -> Response:
+        del request
+        return json_response({"issued": self.services.state.ct_tokens.issued()})
 
     def set_box(self, request: Request, slug: str) -> Response:
         fields = _object_body(request)

@@ -14,6 +14,7 @@ Revoked rows are deleted: a deleted or unknown token is rejected the same way
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import hashlib
 import hmac
@@ -26,6 +27,8 @@ from ctcloud_emulator.clock import FIXED_EPOCH
 from ctcloud_emulator.credentials import Credentials
 
 AUTH_CODE_LIFETIME_SECONDS = 600  # Doorkeeper's default `authorization_code_expires_in`
+# How many issued grants `/_admin/ct/grants` remembers: enough for any test, bounded for a long-running emulator.
+ISSUED_LOG_LENGTH = 10_000
 
 
 @dataclasses.dataclass
@@ -81,6 +84,8 @@ class CtTokenRegistry:
         self._by_access: dict[str, CtGrant] = {}
         self._by_refresh: dict[str, CtGrant] = {}
         self._codes: dict[str, AuthCode] = {}
+        # Every grant issued since the last reset, revoked ones too: tests check where tokens went, and when.
+        self._issued: collections.deque[dict[str, Any]] = collections.deque(maxlen=ISSUED_LOG_LENGTH)
         self.reset()
 
     def reset(self) -> None:
@@ -89,6 +94,7 @@ class CtTokenRegistry:
             self._by_access.clear()
             self._by_refresh.clear()
             self._codes.clear()
+            self._issued.clear()
             self._add(CtGrant(
                 access_token=self._credentials.ct_initial_access_token,
                 refresh_token=self._credentials.ct_initial_refresh_token,
@@ -105,10 +111,17 @@ class CtTokenRegistry:
         self._by_access.pop(grant.access_token, None)
         self._by_refresh.pop(grant.refresh_token, None)
 
-    def _issue(self, ttl: int, now: float, previous_refresh_token: str | None = None) -> CtGrant:
+    def _issue(self, ttl: int, now: float, previous_refresh_token: str | None = None, grant_type: str = "refresh_token") -> CtGrant:
         grant = CtGrant(secrets.token_hex(32), secrets.token_hex(32), now, ttl, previous_refresh_token)
         self._add(grant)
+        self._issued.append({"grant_type": grant_type, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
+                             "created_at": now, "expires_in": ttl})
         return grant
+
+    def issued(self) -> list[dict[str, Any]]:
+        """The grants issued since the last reset, oldest first (at most ISSUED_LOG_LENGTH)."""
+        with self._lock:
+            return [dict(row) for row in self._issued]
 
     # ---- authorization codes ------------------------------------------------------------
 
@@ -134,7 +147,7 @@ class CtTokenRegistry:
             if not stored.verifier_matches(code_verifier):
                 return None
             del self._codes[code]
-            grant = self._issue(ttl, now)
+            grant = self._issue(ttl, now, grant_type="authorization_code")
         self._on_change()
         return grant
 
