@@ -249,9 +249,10 @@ def test_the_awx_credential_types_bootstrap_a_chain_into_redis_and_run_a_job_wit
 
     bootstrap = Runner(tmp_path, "bootstrap", emulator, "", None)
     bootstrap.env = {"HOME": str(bootstrap.home), **ct_env}
-    stored = bootstrap.job(PLAYBOOKS / "awx_bootstrap.yml", extra_vars={
-        "redirect_uri": emulator.ct["redirect_uri"], "landed_on": f"{emulator.ct['redirect_uri']}?code={emulator.authorization_code()}"},
-        verbosity=3).check()
+    started = bootstrap.job(PLAYBOOKS / "awx_bootstrap.yml", extra_vars={"redirect_uri": emulator.ct["redirect_uri"]}).check()
+    landed_on = emulator.landed_url(started.result("Step 1, the authorize URL")["authorize_url"])  # the browser step
+    stored = bootstrap.job(PLAYBOOKS / "awx_bootstrap.yml", extra_vars={"redirect_uri": emulator.ct["redirect_uri"], "landed_on": landed_on},
+                           verbosity=3).check()
     assert stored.result("Exchange the code")["token_store"] == f"redis://default:********@127.0.0.1:{redis_server.port}/0"
     assert REDIS_PASSWORD not in stored.text() and KEY not in stored.text()
 

@@ -35,6 +35,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from ctsystem.ansible_run import AnsibleRun
 from ctsystem.collection import PLAYBOOKS, SYSTEM_DIR
 from ctsystem.dialects import across_dialects
 from ctsystem.evidence import stored_ct_entry
@@ -167,10 +168,13 @@ def test_a_lost_refresh_reply_is_survived_or_ends_in_run_ct_auth_again(start_emu
     assert stats["hosts"]["ct_api"] == 0 and stats["token_errors"] == {"invalid_grant": 1}, stats
 
     # What the message says to do: the browser step again, into the same store; later runs need no refresh_token.
-    authorize = tmp_path / "authorize.yml"
-    exchange = {**extra_vars["ct_conn"], "redirect_uri": emulator.ct["redirect_uri"], "code": emulator.authorization_code()}
-    authorize.write_text(json.dumps([{"hosts": "targets", "gather_facts": False, "tasks": [
-        {"name": "Exchange the new code", "ctcloud.cloud.ct_auth": exchange}]}]), encoding="utf-8")
-    ansible.playbook(authorize, extra_vars).check()
+    def ct_auth(path: Path, name: str, **options: str) -> AnsibleRun:
+        path.write_text(json.dumps([{"hosts": "targets", "gather_facts": False, "tasks": [
+            {"name": name, "ctcloud.cloud.ct_auth": {**extra_vars["ct_conn"], "redirect_uri": emulator.ct["redirect_uri"], **options}}]}]),
+            encoding="utf-8")
+        return ansible.playbook(path, extra_vars).check()
+
+    started = ct_auth(tmp_path / "authorize.yml", "Step 1").result("Step 1")
+    ct_auth(tmp_path / "exchange.yml", "Exchange the new code", code=emulator.landed_url(started["authorize_url"]))
     without_token = dict(extra_vars, ct_conn={key: value for key, value in extra_vars["ct_conn"].items() if key != "refresh_token"})
     assert ansible.playbook(PLAYBOOKS / "ping.yml", without_token).check().one("List the locations").status == "ok"
