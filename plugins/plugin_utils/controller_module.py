@@ -82,8 +82,8 @@ else:
 
 display = Display()
 
-# A module file's Python name, as AnsiballZ derives it (ansible.executor.module_common.COLLECTION_PATH_RE).
-_COLLECTION_MODULE_PATH = re.compile(r"^(?P<root>.*)/(?P<path>ansible_collections/[^/]+/[^/]+/plugins/modules/.*)\.py$")
+# Where the ansible_collections directory of a module file is (as ansible.executor.module_common.COLLECTION_PATH_RE sees it).
+_COLLECTION_MODULE_PATH = re.compile(r"^(?P<root>.*)/ansible_collections/[^/]+/[^/]+/plugins/modules/.*\.py$")
 _ACTION_PYTHON_NAME = re.compile(r"^(?P<collection>ansible_collections\.[^.]+\.[^.]+)\.plugins\.action\.(?P<leaf>.+)$")
 _DEFAULT_PROFILE = "legacy"
 # A host variable: false runs the modules of this collection as ordinary modules (a Python process
@@ -154,11 +154,13 @@ class ControllerModuleAction(ActionBase):
         if reason is None:
             found = self._shared_loader_obj.module_loader.find_plugin_with_context(self._task.action, collection_list=self._task.collections)
             path = found.plugin_resolved_path if found.resolved else None
-            match = _COLLECTION_MODULE_PATH.match(path or "")
-            if match is None:
-                reason = f"its module file {path or '(not found)'} is not a collection's Python module"
+            python_name = collection_module_name(found.plugin_resolved_name) if path and path.endswith(".py") else None
+            if python_name is None:
+                reason = f"its module ({path or 'not found'}) is not a Python module of a collection"
             else:
-                module_run = ModuleRun(path, match.group("path").replace("/", "."), match.group("root"))
+                # The directory holding ansible_collections, as AnsiballZ's payload would be: only respawn_module reads it.
+                root = _COLLECTION_MODULE_PATH.match(path)
+                module_run = ModuleRun(path, python_name, root.group("root") if root else os.path.dirname(path))
         if module_run is None:
             display.vvv(f"{self._task.action}: runs over the {self._connection.transport} connection: {reason}", host=self._play_context.remote_addr)
         else:
@@ -332,6 +334,14 @@ def _current_locale() -> str | None:
 
 
 # --------------------------------------------------------------------------- the module file
+
+
+def collection_module_name(fqcn: str | None) -> str | None:
+    """``ns.coll.name`` (a module's resolved name) -> ``ansible_collections.ns.coll.plugins.modules.name``; None outside collections."""
+    parts = (fqcn or "").split(".")
+    if len(parts) < 3 or parts[:2] in (["ansible", "builtin"], ["ansible", "legacy"]):
+        return None
+    return ".".join(["ansible_collections", parts[0], parts[1], "plugins", "modules", *parts[2:]])
 
 
 def module_for_action(python_name: str) -> str | None:

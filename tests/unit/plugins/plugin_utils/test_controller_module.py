@@ -28,6 +28,7 @@ from ansible_collections.ctcloud.cloud.plugins.plugin_utils import controller_mo
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.controller_module import (
     ControllerModuleAction,
     ModuleRun,
+    collection_module_name,
     encode_arguments,
     exit_status,
     module_for_action,
@@ -82,6 +83,14 @@ def test_an_action_maps_to_the_module_of_its_name_and_nothing_else_to_anything()
     assert module_for_action("ansible_collections.ns.coll.plugins.action.thing") == "ansible_collections.ns.coll.plugins.modules.thing"
     assert module_for_action("ansible.plugins.action.thing") is None
     assert module_for_action("ansible_collections.ns.coll.plugins.modules.thing") is None
+
+
+def test_a_module_of_a_collection_has_its_python_name_and_a_builtin_one_none():
+    assert collection_module_name("ctcloud.cloud.ct_location") == "ansible_collections.ctcloud.cloud.plugins.modules.ct_location"
+    assert collection_module_name("ns.coll.sub.thing") == "ansible_collections.ns.coll.plugins.modules.sub.thing"
+    assert collection_module_name("ansible.posix.synchronize") == "ansible_collections.ansible.posix.plugins.modules.synchronize"
+    for name in ("ansible.builtin.ping", "ansible.legacy.ping", "ping", "", None):
+        assert collection_module_name(name) is None, name
 
 
 def test_the_imports_of_a_module_body_are_found_also_under_try_and_if_but_not_in_functions():
