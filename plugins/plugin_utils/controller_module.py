@@ -154,7 +154,7 @@ class ControllerModuleAction(ActionBase):
         if reason is None:
             found = self._shared_loader_obj.module_loader.find_plugin_with_context(self._task.action, collection_list=self._task.collections)
             path = found.plugin_resolved_path if found.resolved else None
-            python_name = collection_module_name(found.plugin_resolved_name) if path and path.endswith(".py") else None
+            python_name = collection_module_name(found.resolved_fqcn) if path and path.endswith(".py") else None
             if python_name is None:
                 reason = f"its module ({path or 'not found'}) is not a Python module of a collection"
             else:
