@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import json
 import locale
 import os
@@ -20,9 +21,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from ansible.errors import AnsibleError
 from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as module_warnings
+from ansible.plugins import loader as plugin_loader
 
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils import controller_module
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.controller_module import (
@@ -227,14 +230,43 @@ def test_restore_environ_removes_added_and_restores_changed_and_deleted_variable
     assert dict(os.environ) == saved
 
 
+def bare_action(action: str = "ctcloud.cloud.cthings_device_info", transport: str = "local", become: bool = False, async_val: int = 0,
+                delegate_to: str | None = None) -> ControllerModuleAction:
+    """The action plugin with just what deciding reads: the task, its connection and play context, a templar, the loaders."""
+    plugin = ControllerModuleAction.__new__(ControllerModuleAction)
+    plugin._connection = SimpleNamespace(transport=transport)
+    plugin._play_context = SimpleNamespace(become=become, remote_addr="127.0.0.1")
+    plugin._task = SimpleNamespace(action=action, collections=None, async_val=async_val, delegate_to=delegate_to)
+    plugin._templar = SimpleNamespace(template=lambda value: value)
+    plugin._shared_loader_obj = plugin_loader
+    return plugin
+
+
 def decision(transport: str = "local", become: bool = False, async_val: int = 0, variables: dict | None = None) -> str | None:
     """Why an action with this connection, become and async would run its module remotely (None: here)."""
-    action = ControllerModuleAction.__new__(ControllerModuleAction)
-    action._connection = SimpleNamespace(transport=transport)
-    action._play_context = SimpleNamespace(become=become)
-    action._task = SimpleNamespace(async_val=async_val, delegate_to=None)
-    action._templar = SimpleNamespace(template=lambda value: value)
-    return action._remote_reason(variables or {})
+    return bare_action(transport=transport, become=become, async_val=async_val)._remote_reason(variables or {})
+
+
+def test_a_local_task_runs_the_module_file_the_loader_resolves_under_its_python_name():
+    for action in ("ctcloud.cloud.cthings_device_info", "ctcloud.cloud.ct_location"):
+        module_run = bare_action(action)._in_process_run({})
+        leaf = action.rsplit(".", 1)[1]
+        assert module_run is not None, action
+        assert module_run.module_fqn == f"ansible_collections.ctcloud.cloud.plugins.modules.{leaf}"
+        assert module_run.module_path.endswith(f"/ansible_collections/ctcloud/cloud/plugins/modules/{leaf}.py")
+        assert Path(module_run.modlib_path, "ansible_collections").is_dir()
+        assert importlib.util.find_spec(module_run.module_fqn).origin == module_run.module_path
+
+
+def test_a_task_delegated_to_a_host_that_opted_out_runs_remotely():
+    plugin = bare_action(delegate_to="jumphost")
+    task_vars = {"ctcloud_in_process": True, "ansible_delegated_vars": {"jumphost": {"ctcloud_in_process": False}}}
+    assert plugin._in_process_run(task_vars) is None
+    assert bare_action()._in_process_run({"ctcloud_in_process": True}) is not None
+
+
+def test_a_module_that_is_not_a_collections_python_module_runs_remotely():
+    assert bare_action("ansible.builtin.ping")._in_process_run({}) is None
 
 
 def test_a_local_connection_runs_the_module_here_and_anything_else_remotely():
@@ -245,3 +277,5 @@ def test_a_local_connection_runs_the_module_here_and_anything_else_remotely():
     assert "async" in decision(async_val=30)
     assert "ctcloud_in_process" in decision(variables={"ctcloud_in_process": False})
     assert decision(variables={"ctcloud_in_process": "yes"}) is None
+    with pytest.raises(AnsibleError, match="ctcloud_in_process must be a boolean"):
+        decision(variables={"ctcloud_in_process": "sometimes"})
