@@ -269,11 +269,14 @@ def exit_status(code: object) -> int:
 def module_process(environment: dict[str, str], cwd: str | None = None) -> t.Iterator[tuple[io.StringIO, io.StringIO]]:
     """What a module process would have of its own, for the duration of one module run in this one.
 
-    The environment with the task's ``environment:`` on top, the working directory, stdout and
-    stderr (captured), and module-side globals of ``ansible.module_utils``; all restored after.
+    The environment with the task's ``environment:`` on top, the working directory, the umask,
+    stdout and stderr (captured), and module-side globals of ``ansible.module_utils``; all
+    restored after.
     """
     saved_environ = dict(os.environ)
     saved_cwd = _getcwd()
+    saved_umask = os.umask(0o022)
+    os.umask(saved_umask)
     saved_locale = _current_locale()
     saved_streams = (sys.stdout, sys.stderr)
     saved_argv = list(sys.argv)
@@ -298,6 +301,7 @@ def module_process(environment: dict[str, str], cwd: str | None = None) -> t.Ite
         _replace_contents(_module_warnings._global_warnings, saved_warnings[0])
         _replace_contents(_module_warnings._global_deprecations, saved_warnings[1])
         sys.argv[:] = saved_argv
+        os.umask(saved_umask)
         if saved_cwd is not None and _getcwd() != saved_cwd:
             os.chdir(saved_cwd)
         if saved_locale is not None and _current_locale() != saved_locale:

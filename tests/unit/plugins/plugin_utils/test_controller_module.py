@@ -59,8 +59,15 @@ def result_of(stdout: str) -> dict:
     return json.loads(stdout[stdout.index("\n{") + 1:] if not stdout.startswith("{") else stdout)
 
 
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def process_state() -> dict[str, object]:
     return {
+        "umask": current_umask(),
         "environ": dict(os.environ), "cwd": os.getcwd(), "stdout": sys.stdout, "stderr": sys.stderr, "argv": list(sys.argv),
         "args": basic._ANSIBLE_ARGS, "profile": basic._ANSIBLE_PROFILE, "parsed": basic._PARSED_MODULE_ARGS,
         "warnings": dict(module_warnings._global_warnings), "deprecations": dict(module_warnings._global_deprecations),
