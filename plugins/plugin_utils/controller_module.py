@@ -18,7 +18,7 @@ What "in-process" must take care of, because the worker process lives on after t
 module (loops run every item in it, and ansible-core post-processes the result there):
 ``sys.exit`` is caught; stdout/stderr are captured; ``os.environ`` gets the task's
 ``environment:`` and is restored, as are the working directory (the playbook
-directory, as for a local module process), the locale, and the module globals of
+directory, as for a local module process), the umask, the locale, and the module globals of
 ``ansible.module_utils`` that a module run sets (its arguments, accumulated warnings
 and deprecations, and whether it runs on the controller).
 
