@@ -14,9 +14,10 @@ Commands:
     ``tests/requirements-latest.txt`` for another interpreter), write the
     offline pip bootstrap shims ansible-test needs, and sync the collection copy
     under ``.build/collections/ansible_collections/ctcloud/cloud``.
-``test [--only STAGES] [--skip STAGES] [--list]``
+``test [--only STAGES] [--skip STAGES] [--list] [--dialect NAME]``
     Run setup, then the test stages (see ``STAGES``), print a summary table and
-    exit non-zero when a stage failed.
+    exit non-zero when a stage failed. ``--dialect`` runs the emulator-backed
+    stages against one emulator dialect (``DIALECTS``) instead of their own.
 ``demo [--installed PATH] [-- ANSIBLE-PLAYBOOK ARGS]``
     Start a fresh emulator and run ``playbooks/demo.yml`` against it.
 ``emulator [EMULATOR ARGS]``
@@ -62,6 +63,11 @@ COPY = COLLECTIONS_ROOT / "ansible_collections" / NAMESPACE / NAME
 
 REQUIREMENTS_DEV = REPO / "tests" / "requirements-dev.txt"
 REQUIREMENTS_LATEST = REPO / "tests" / "requirements-latest.txt"
+REQUIREMENTS_EDA = REPO / "tests" / "requirements-eda.txt"
+EDA_TESTS = Path("tests") / "eda"
+# ansible-rulebook's rule engine (drools_jpy) runs on a JVM of at least this version.
+JAVA_MAJOR = 17
+JAVA_PACKAGES = ("openjdk-17-jre-headless", "default-jre-headless")
 EMULATOR = Path("tests") / "emulator" / "run_emulator.py"
 DEMO_PLAYBOOK = Path("playbooks") / "demo.yml"
 BENCHMARK = Path("tests") / "benchmark" / "run.py"
@@ -97,6 +103,14 @@ sys.exit(subprocess.run([sys.executable, "-m", "pip", "install"] + ARGS, check=F
 EXTRA_SANITY_PYTHONS = ("3.10", "3.12", "3.13")
 MATRIX_PYTHON = "3.12"
 
+# The emulator answers in two dialects (tests/emulator/ctcloud_emulator/dialects.py): "dashboard", the APIs as
+# the vendor's dashboard shows them, and "legacy", the emulator of 0.1.0. Every integration target runs against
+# both, at no extra cost: the integration stage (pinned ansible-core) against dashboard, the py312 stage (newest
+# ansible-core) against legacy. `test --dialect NAME` runs both stages against one dialect. See DEVELOPERS.md.
+DIALECTS = ("dashboard", "legacy")
+INTEGRATION_DIALECT = "dashboard"
+MATRIX_DIALECT = "legacy"
+
 # The emulator's start line -> tests/integration/integration_config.yml (docs/api-contract.md).
 CONFIG_FROM_START_LINE = (
     ("ct_api_url", ("ct", "api_url")),
@@ -110,6 +124,7 @@ CONFIG_FROM_START_LINE = (
     ("cthings_client_id", ("cthings", "client_id")),
     ("cthings_client_secret", ("cthings", "client_secret")),
     ("emulator_admin_url", ("admin_url",)),
+    ("emulator_dialect", ("dialect",)),
 )
 # The same as the demo/shell environment variables the modules read (CT_API_URL, ...): the
 # connection values only, upper-cased.
@@ -405,18 +420,21 @@ def link_pythons(versions: Sequence[str]) -> dict[str, str | None]:
     return found
 
 
-def ensure_venv(python: str | None = None, force: bool = False) -> Venv:
+def ensure_venv(python: str | None = None, force: bool = False, name: str | None = None, requirements_file: Path | None = None) -> Venv:
     """Create or update a harness venv; fast when its requirements are installed already.
 
     Without ``python``: ``.venv`` from the interpreter running this script, with
     the pinned ``tests/requirements-dev.txt``. With it: ``.venv-pyX.Y`` with
     ``tests/requirements-latest.txt`` (newest ansible-core for that Python).
+    ``name`` and ``requirements_file`` make a venv of another purpose (``.venv-eda``).
     """
     interpreter = python or base_python()
     version = python_version(interpreter)
     if version is None:
         raise HarnessError(f"{interpreter} is not a working Python with the venv and ensurepip modules")
-    if python is None:
+    if name is not None and requirements_file is not None:
+        path, requirements = REPO / name, requirements_file
+    elif python is None:
         path, requirements = REPO / ".venv", REQUIREMENTS_DEV
     else:
         path, requirements = REPO / f".venv-py{version}", REQUIREMENTS_LATEST
@@ -692,6 +710,7 @@ class Context:
 
     venv: Venv
     tarball: Path | None = None
+    dialect: str | None = None  # `test --dialect`: every emulator-backed stage against this dialect only
 
     def ansible_test(self, venv: Venv | None = None) -> list[str]:
         """The start of an ansible-test command line for a venv (default: .venv)."""
@@ -704,8 +723,8 @@ class Context:
 
 
 def stage_ruff(ctx: Context) -> str:
-    """ruff check over plugins, tests and tools."""
-    paths = [name for name in ("plugins", "tests", "tools") if (REPO / name).is_dir()]
+    """ruff check over plugins, extensions, tests and tools."""
+    paths = [name for name in ("plugins", "extensions", "tests", "tools") if (REPO / name).is_dir()]
     code = run([ctx.venv.bin("ruff"), "check", *paths], cwd=REPO, env=ctx.venv.env(), timeout=300)
     if code:
         raise HarnessError(f"ruff exited with {code}")
@@ -744,6 +763,26 @@ def stage_sanity(ctx: Context) -> str:
     return f"full on {ctx.venv.version}; compile+import on {', '.join(v for v in others if found[v]) or 'no other Python'}"
 
 
+def ensure_redis_server() -> str:
+    """The path of ``redis-server``, which the Redis token store's tests start; installed with apt-get (as root) when missing.
+
+    Missing and not installable is a failure, never a skip: those tests are the only proof the shared store works.
+    """
+    found = shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(p)), None)
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise HarnessError("redis-server is not installed: run `apt-get install redis-server` (the harness does it when run as root)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"]):
+        if run(cmd, cwd=REPO, env=env, timeout=900):
+            raise HarnessError(f"`{shlex.join(cmd)}` failed: redis-server is needed by the token store tests")
+    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
+    if not found:
+        raise HarnessError("apt-get installed redis-server, but no redis-server binary was found")
+    return found
+
+
 def _has_unit_tests() -> bool:
     return any((COPY / "tests" / "unit").rglob("test_*.py"))
 
@@ -751,6 +790,7 @@ def _has_unit_tests() -> bool:
 def _units(ctx: Context, venv: Venv) -> None:
     if not _has_unit_tests():
         raise StageSkipped("no tests/unit/**/test_*.py yet")
+    ensure_redis_server()
     cmd = [*ctx.ansible_test(venv), "units", "--venv", "--python", venv.version, *ctx.color_args()]
     code, output = run_tee(cmd, cwd=COPY, env=venv.env(), timeout=1800)
     if code:
@@ -771,12 +811,13 @@ def integration_targets() -> list[str]:
     return sorted(path.parent.name for path in targets.glob("*/aliases")) if targets.is_dir() else []
 
 
-def _integration(ctx: Context, venv: Venv) -> str:
+def _integration(ctx: Context, venv: Venv, dialect: str = INTEGRATION_DIALECT) -> str:
     targets = integration_targets()
     if not targets:
         raise StageSkipped("no integration targets (tests/integration/targets/*/aliases) yet")
     config = COPY / INTEGRATION_CONFIG
-    with temp_dir(f"integration-py{venv.version}") as work, Emulator(ctx.venv, work) as emulator:
+    dialect = ctx.dialect or dialect
+    with temp_dir(f"integration-py{venv.version}") as work, Emulator(ctx.venv, work, ["--dialect", dialect]) as emulator:
         token_store = work / "tokens" / "tokens.json"
         write_integration_config(config, emulator, token_store)
         env = venv.env()
@@ -794,7 +835,7 @@ def _integration(ctx: Context, venv: Venv) -> str:
             raise HarnessError(f"ansible-test integration on Python {venv.version} exited with {code}")
         if ALL_SKIPPED in output:
             raise StageSkipped("ansible-test skipped every integration target (see their aliases)")
-    return f"{len(targets)} target(s)"
+    return f"{len(targets)} target(s) against the {dialect} dialect"
 
 
 class TargetTimer:
@@ -824,8 +865,8 @@ class TargetTimer:
 
 
 def stage_integration(ctx: Context) -> str:
-    """ansible-test integration against a fresh emulator (URLs in integration_config.yml)."""
-    return _integration(ctx, ctx.venv)
+    """ansible-test integration against a fresh emulator of the dashboard dialect (URLs in integration_config.yml)."""
+    return _integration(ctx, ctx.venv, INTEGRATION_DIALECT)
 
 
 def stage_system(ctx: Context) -> str:
@@ -833,13 +874,74 @@ def stage_system(ctx: Context) -> str:
     system = REPO / "tests" / "system"
     if not system.is_dir() or not any(system.rglob("test_*.py")):
         raise StageSkipped("tests/system has no test_*.py yet")
+    ensure_redis_server()
     cmd = [ctx.venv.python, "-m", "pytest", "tests/system", "-q", "-p", "no:cacheprovider"]
-    code = run(cmd, cwd=REPO, env=ctx.venv.env(COLLECTIONS_ROOT), timeout=1800)
+    env = ctx.venv.env(COLLECTIONS_ROOT)
+    if ctx.dialect:
+        env["CTCLOUD_EMULATOR_DIALECTS"] = ctx.dialect  # tests/system/conftest.py: the dialects its emulators speak
+    code = run(cmd, cwd=REPO, env=env, timeout=1800)
     if code == 5:
         raise StageSkipped("pytest collected no tests in tests/system")
     if code:
         raise HarnessError(f"pytest exited with {code}")
     return ""
+
+
+def java_major() -> int | None:
+    """The major version of ``java`` on PATH (``17`` from ``openjdk version "17.0.15"``), None without one."""
+    if not shutil.which("java"):
+        return None
+    try:
+        done = subprocess.run(["java", "-version"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(?:1\.)?(\d+)', done.stderr.decode("utf-8", "replace") + done.stdout.decode("utf-8", "replace"))
+    return int(match.group(1)) if match else None
+
+
+def ensure_java() -> str:
+    """A Java runtime for ansible-rulebook: found, or installed with apt-get when running as root.
+
+    Missing, it fails the stage in CI (the suite must not pass without its end-to-end test)
+    and skips it elsewhere, saying how to install one.
+    """
+    major = java_major()
+    if major is not None and major >= JAVA_MAJOR:
+        return f"Java {major}"
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        note(f"no Java {JAVA_MAJOR}+ runtime (found {major}): installing one with apt-get")
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = LOG_DIR / "apt-java.log"
+        run(["apt-get", "update"], cwd=REPO, env=env, timeout=900, log=log)
+        for package in JAVA_PACKAGES:
+            cmd = ["apt-get", "install", "-y", "--no-install-recommends", package]
+            if run(cmd, cwd=REPO, env=env, timeout=1800, log=log) == 0:
+                major = java_major()
+                if major is not None and major >= JAVA_MAJOR:
+                    return f"Java {major} (installed {package})"
+        note(f"apt-get did not give a Java {JAVA_MAJOR}+ runtime; its output is in {rel(log)}:\n{tail(log, 15)}")
+    message = f"no Java {JAVA_MAJOR}+ runtime for ansible-rulebook (found {major}); install openjdk-17-jre-headless"
+    if IS_CI:
+        raise HarnessError(message)
+    raise StageSkipped(message)
+
+
+def stage_eda(ctx: Context) -> str:
+    """ansible-rulebook end to end: the heal_site rulebook with both event sources against the emulator (tests/eda)."""
+    if not (REPO / EDA_TESTS).is_dir() or not any((REPO / EDA_TESTS).glob("test_*.py")):
+        raise StageSkipped(f"{EDA_TESTS} has no test_*.py yet")
+    del ctx  # the stage has a venv of its own
+    java = ensure_java()
+    venv = ensure_venv(name=".venv-eda", requirements_file=REQUIREMENTS_EDA)
+    rulebook = capture([venv.bin("ansible-rulebook"), "--version"])[1].splitlines()
+    cmd = [venv.python, "-m", "pytest", EDA_TESTS, "-q", "-p", "no:cacheprovider"]
+    code = run(cmd, cwd=REPO, env=venv.env(COLLECTIONS_ROOT), timeout=1800)
+    if code == 5:
+        raise HarnessError(f"pytest collected no tests in {EDA_TESTS}")
+    if code:
+        raise HarnessError(f"pytest exited with {code}")
+    return f"{rulebook[0].strip() if rulebook else 'ansible-rulebook ?'}, {java}"
 
 
 def _playbooks() -> list[Path]:
@@ -979,17 +1081,20 @@ def stage_builder(ctx: Context) -> str:
         missing = [library for library in ("requests", "jsonschema") if library not in out]
         if code or missing:
             raise HarnessError(f"ansible-builder introspect exited with {code}; missing {missing}")
-        cmd = [ctx.venv.bin("ansible-builder"), "create", "-f", definition, "--context", work / "context"]
-        code = run(cmd, cwd=definition.parent, env=ctx.venv.env(), timeout=300)
-        if code:
-            raise HarnessError(f"ansible-builder create exited with {code}")
-        if not any((work / "context").glob("*file")) or not (work / "context" / "_build" / "requirements.yml").is_file():
-            raise HarnessError("ansible-builder made no Containerfile with the collection requirements")
-    return "introspection lists requests, jsonschema; create made a context"
+        # The decision environment (EDA controller) is built the same way, from its own definition.
+        definitions = [definition] + [path for path in [definition.parent / "decision-environment.yml"] if path.is_file()]
+        for each in definitions:
+            context = work / f"context-{each.stem}"
+            code = run([ctx.venv.bin("ansible-builder"), "create", "-f", each, "--context", context], cwd=each.parent, env=ctx.venv.env(), timeout=300)
+            if code:
+                raise HarnessError(f"ansible-builder create -f {each.name} exited with {code}")
+            if not any(context.glob("*file")) or not (context / "_build" / "requirements.yml").is_file():
+                raise HarnessError(f"ansible-builder made no Containerfile with the collection requirements from {each.name}")
+    return f"introspection lists requests, jsonschema; create made a context from {', '.join(each.name for each in definitions)}"
 
 
 def stage_py312(ctx: Context) -> str:
-    """Units and integration on Python 3.12 with the newest ansible-core pip gives there."""
+    """Units and integration (legacy dialect) on Python 3.12 with the newest ansible-core pip gives there."""
     python = find_python(MATRIX_PYTHON)
     if python is None:
         message = f"no Python {MATRIX_PYTHON} interpreter found"
@@ -1001,10 +1106,14 @@ def stage_py312(ctx: Context) -> str:
     core = version.splitlines()[0] if version else "ansible-core ?"
     note(core)
     results, ran, failed = [], False, False
-    for part, func in (("units", _units), ("integration", _integration)):
+    parts: tuple[tuple[str, Callable[[Context, Venv], object]], ...] = (
+        ("units", _units),
+        ("integration", lambda context, matrix_venv: _integration(context, matrix_venv, MATRIX_DIALECT)),
+    )
+    for part, func in parts:
         try:
-            func(ctx, venv)
-            results.append(f"{part} passed")
+            detail = func(ctx, venv)
+            results.append(f"{part} passed" + (f" ({detail})" if detail else ""))
             ran = True
         except StageSkipped as ex:
             results.append(f"{part} skipped: {ex}")
@@ -1035,6 +1144,7 @@ STAGES: tuple[tuple[str, Callable[[Context], str]], ...] = (
     ("units", stage_units),
     ("integration", stage_integration),
     ("system", stage_system),
+    ("eda", stage_eda),
     ("lint", stage_lint),
     ("docs", stage_docs),
     ("changelog", stage_changelog),
@@ -1055,7 +1165,7 @@ def run_demo(venv: Venv, collections: Path, extra: Sequence[str]) -> int:
     playbook = collection / DEMO_PLAYBOOK
     if not playbook.is_file():
         raise StageSkipped(f"{DEMO_PLAYBOOK} does not exist yet in {collection}: nothing to demo")
-    with temp_dir("demo") as work, Emulator(venv, work, ["--state-file", str(work / "emulator-state.json")]) as emulator:
+    with temp_dir("demo") as work, Emulator(venv, work, ["--dialect", "dashboard", "--state-file", str(work / "emulator-state.json")]) as emulator:
         env = venv.env(collections)
         env.update(emulator_environment(emulator, work / "tokens" / "tokens.json"))
         return run([venv.bin("ansible-playbook"), DEMO_PLAYBOOK, *extra], cwd=collection, env=env, timeout=1800)
@@ -1100,7 +1210,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     started = time.monotonic()
     header("setup")
     venv = setup()
-    ctx = Context(venv)
+    ctx = Context(venv, dialect=args.dialect)
     results = [run_stage(ctx, name, func, f"[{index}/{len(selected)}]") for index, (name, func) in enumerate(selected, 1)]
     return summary(results, time.monotonic() - started)
 
@@ -1194,6 +1304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_test.add_argument("--only", metavar="STAGES", help="comma-separated stages to run")
     p_test.add_argument("--skip", metavar="STAGES", help="comma-separated stages to leave out")
     p_test.add_argument("--list", action="store_true", help="list the stages and exit")
+    p_test.add_argument("--dialect", choices=DIALECTS,
+                        help="run the emulator-backed stages (integration, py312, system) against this dialect only")
     p_test.set_defaults(func=cmd_test)
 
     p_demo = sub.add_parser("demo", help="run playbooks/demo.yml against a fresh emulator")

@@ -25,7 +25,9 @@ attributes:
         the module runs as a module process, as every Ansible module does."
 """
 
-    CT = r"""
+    # Not named CT/CTHINGS: ansible-core resolves "ctcloud.cloud.attributes.ct" to the fragment ctcloud.cloud.ct
+    # (whose notes then appeared twice) instead of this variable.
+    CT_ACTION_GROUP = r"""
 options: {}
 attributes:
   action_group:
@@ -35,7 +37,7 @@ attributes:
       - ctcloud.cloud.ct
 """
 
-    CTHINGS = r"""
+    CTHINGS_ACTION_GROUP = r"""
 options: {}
 attributes:
   action_group:

@@ -19,6 +19,12 @@ The only file that knows box paths and field names (``docs/api-contract.md``,
 
 A box's boot time is ``last_heartbeat - uptime_seconds`` (both as the API last
 reported them); the reboot guard and the converge check compare boot times.
+
+Whether a box may be rebooted is read, never learnt from a refusal: the dashboard
+disables reboot when a box has ``allowed_job: false`` (offline, or busy with a job),
+and CT accepts an action on an offline box to carry it out at its next start, so a
+box that is not up, or not allowed a job, is skipped before anything is sent. Box ids
+are integers in the dashboard and digit strings in the seed: they are read as strings.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
@@ -49,6 +55,8 @@ MAX_WORKERS = 10  # requests in flight at once (the transport's connection pool 
 SLUG_READS_MAX = 10  # more slugs than this are found in one read of the whole list instead of one GET each
 REBOOT = "reboot"
 SKIP = "skip"
+# CT would hold a reboot for an offline box until its next start: a reboot nobody can wait for.
+OFFLINE_REASON = "offline: a reboot would only happen at its next start, so none was sent"
 INFO_FILTERS = ("state", "firmware_version", "machine_type", "q")
 
 
@@ -90,6 +98,14 @@ def rebooted_since(before: Mapping[str, Any], current: Mapping[str, Any] | None)
         return True
     then, now = booted_at(before), booted_at(current)
     return then is not None and now is not None and now - then > BOOT_TOLERANCE
+
+
+def from_reply(box: dict[str, Any]) -> dict[str, Any]:
+    """A box as any reply spells it, evened out: ``id`` a digit string, Rails booleans as booleans."""
+    box = with_booleans(box, ("is_online", "allowed_job"))
+    if isinstance(box.get("id"), int):
+        box["id"] = str(box["id"])
+    return box
 
 
 def is_up(box: Mapping[str, Any] | None) -> bool:
@@ -161,13 +177,15 @@ def skip_reason(box: Mapping[str, Any], now: float, rebooted_within: float | Non
     """Why ``box`` is not rebooted, or None when it is."""
     state = box.get("state")
     if state == "offline":
-        return "offline: the API refuses to reboot an offline box"
+        return OFFLINE_REASON
     if state == "new":
         return "never connected (state new)"
     if state in BUSY_REASONS:
         return BUSY_REASONS[state]
     if state not in UP_STATES:
         return f"state {state!r} is not one a box is rebooted from (online, splash_only)"
+    if box.get("allowed_job") is False:
+        return "CT allows this box no job now (allowed_job false: a job is running, or it stopped reporting)"
     if rebooted_within is not None:
         boot = booted_at(box)
         if boot is not None and now - boot < rebooted_within:
@@ -260,7 +278,7 @@ class BoxResource:
 
     def get(self, slug: str) -> dict[str, Any] | None:
         try:
-            return self.client.request("GET", ["boxes", slug], schema=CT_BOX)
+            return from_reply(self.client.request("GET", ["boxes", slug], schema=CT_BOX))
         except ApiError as exc:
             if exc.status == 404:
                 return None
@@ -268,7 +286,8 @@ class BoxResource:
 
     def list_boxes(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every box (all pages), with the API's filters: ``location_id`` (a location's slug), q, state, ..."""
-        return self.client.list_all(["boxes"], "boxes", CT_BOX_LIST, params={k: v for k, v in (params or {}).items() if v is not None})
+        boxes = self.client.list_all(["boxes"], "boxes", CT_BOX_LIST, params={k: v for k, v in (params or {}).items() if v is not None})
+        return [from_reply(box) for box in boxes]
 
     def location_slug(self, ref: str) -> str:
         """The slug the box list's ``location_id`` filter takes, for a location id, slug or name."""
@@ -331,7 +350,8 @@ class BoxResource:
         """Send one reboot; after an unknown outcome, re-read and resend only if the box did not reboot."""
 
         def send() -> dict[str, Any]:
-            return self.client.request("PATCH", ["boxes", box["slug"]], body={"box": {"action": "reboot"}}, schema=CT_BOX, replay_safe=False)
+            reply = self.client.request("PATCH", ["boxes", box["slug"]], body={"box": {"action": "reboot"}}, schema=CT_BOX, replay_safe=False)
+            return from_reply(reply)
 
         def rebooted() -> dict[str, Any] | None:
             current = self.get(box["slug"])
@@ -354,7 +374,13 @@ class BoxResource:
             replies: dict[str, dict[str, Any]] = {}
             failures = []
             for result, (reply, error) in zip(batch, concurrently(self._reboot_outcome, [boxes[r["slug"]] for r in batch], self.workers)):
-                if error is None:
+                if error is None and reply.get("state") == "offline":
+                    # It went offline after it was read: CT took the reboot for its next start. Nothing to wait for.
+                    went_offline = "offline: it went offline before the reboot reached it (CT may hold the reboot until its next start)"
+                    if fail_on_offline:
+                        failures.append(f"{describe(boxes[result['slug']])}: {went_offline}")
+                    result.update(action=SKIP, batch=None, state_after="offline", reason=went_offline)
+                elif error is None:
                     replies[result["slug"]] = reply
                     result.update(rebooted=True, state_after=reply.get("state"))
                 elif _offline_refusal(error) and not fail_on_offline:

@@ -33,6 +33,7 @@ DELETE = "delete"
 NOTHING = "none"
 _PREDICTED: Any = object()  # "no result given: show the prediction"
 KNOWN_AFTER_CREATE = "(known after create)"
+KNOWN_AFTER_UPDATE = "(known after update)"
 
 
 def _same_value(value: Any) -> Any:
@@ -70,11 +71,15 @@ class Shape:
         key: str,
         identity: Sequence[str] = (),
         derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        recomputed: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.name = name
         self.fields = tuple(fields)
         self.key = key
         self.identity = tuple(identity)  # API fields that identify an object (id, slug) shown in views
+        # API field -> identity fields the server computes anew when it changes (a location's slug follows its name),
+        # so that a prediction does not claim their old values.
+        self.recomputed = {api: tuple(fields) for api, fields in (recomputed or {}).items()}
         # API fields the server computes from others (a location's `archived` mirrors its `state`), so that
         # a prediction shows them as the server will.
         self.derive = derive
@@ -90,17 +95,18 @@ class Shape:
     def key_of(self, obj: Mapping[str, Any]) -> Any:
         return obj.get(self.by_option[self.key].api)
 
-    def view(self, obj: Mapping[str, Any] | None, predicted_create: bool = False) -> dict[str, Any]:
+    def view(self, obj: Mapping[str, Any] | None, predicted_create: bool = False, unknown: Sequence[str] = ()) -> dict[str, Any]:
         """An API object in the user's words: identity fields, then every managed option.
 
         For a create that has not happened yet, what only the server will decide (its id, and
         fields the user did not give that the contract names no default for) is shown as
-        ``KNOWN_AFTER_CREATE`` rather than claimed to be null.
+        ``KNOWN_AFTER_CREATE`` rather than claimed to be null; identity fields an update will
+        make the server recompute (``unknown``) as ``KNOWN_AFTER_UPDATE``.
         """
         if obj is None:
             return {}
         if not predicted_create:
-            shown = {api: obj.get(api) for api in self.identity}
+            shown = {api: KNOWN_AFTER_UPDATE if api in unknown else obj.get(api) for api in self.identity}
             shown.update((f.option, f.from_api(obj.get(f.api))) for f in self.fields)
             return shown
         shown = {api: KNOWN_AFTER_CREATE if obj.get(api) is None else obj[api] for api in self.identity}
@@ -134,11 +140,21 @@ class Plan:
         return self.action != NOTHING
 
     @property
+    def recomputed(self) -> tuple[str, ...]:
+        """Identity fields the server will compute anew because this update changes what they follow."""
+        if self.action != UPDATE:
+            return ()
+        return tuple(dict.fromkeys(field for api in self.payload for field in self.shape.recomputed.get(api, ())))
+
+    @property
     def predicted(self) -> dict[str, Any] | None:
-        """The API object as it will be after the plan is carried out."""
+        """The API object as it will be after the plan is carried out (null where only the server will know)."""
         if self.action == DELETE or (self.current is None and self.action == NOTHING):
             return None  # deleted, or absent and already missing
-        predicted = dict(self.new_defaults, **self.payload, **self.followup) if self.action == CREATE else dict(self.current or {}, **self.payload)
+        if self.action == CREATE:
+            predicted = dict(self.new_defaults, **self.payload, **self.followup)
+        else:
+            predicted = dict(self.current or {}, **self.payload, **dict.fromkeys(self.recomputed))
         return self.shape.derive(predicted) if self.shape.derive else predicted
 
     @property
@@ -156,9 +172,10 @@ class Plan:
         """Before and after in the user's words; ``result`` is the object the API returned, if it ran."""
         after = self.predicted if result is _PREDICTED else result
         label = f"{self.shape.name} {self.shape.key_of(self.current or after or {})!r}"
+        predicting = result is _PREDICTED
         return {
             "before": self.shape.view(self.current),
-            "after": self.shape.view(after, predicted_create=result is _PREDICTED and self.action == CREATE),
+            "after": self.shape.view(after, predicted_create=predicting and self.action == CREATE, unknown=self.recomputed if predicting else ()),
             "before_header": label if self.current else "(absent)",
             "after_header": label if self.action != DELETE else "(absent)",
         }
@@ -246,7 +263,8 @@ class SetPlan:
             if item.current is not None:
                 before[label] = self.shape.view(item.current)
             if outcome is not None:
-                after[label] = self.shape.view(outcome, predicted_create=results is None and item.action == CREATE)
+                after[label] = self.shape.view(outcome, predicted_create=results is None and item.action == CREATE,
+                                               unknown=item.recomputed if results is None else ())
         return {"before": before, "after": after}
 
     def _unique_labels(self) -> list[str]:
@@ -259,6 +277,26 @@ class SetPlan:
         return unique
 
 
+class SetProblemsError(InputError):
+    """Several entries of a declared set cannot be planned; every one is reported at once."""
+
+
+def _all_at_once(problems: list[CtCloudError]) -> CtCloudError:
+    """One error for every problem of a set: a lone problem as it is, several joined (their details merged)."""
+    if len(problems) == 1 and not isinstance(problems[0], SetProblemsError):
+        return problems[0]
+    details: dict[str, Any] = {}
+    for problem in problems:
+        for name, value in problem.details.items():
+            if isinstance(value, list):
+                details.setdefault(name, []).extend(value)
+            else:
+                details.setdefault(name, value)
+    error = SetProblemsError(f"nothing was changed: {'; '.join(problem.message for problem in problems)}")
+    error.details, error.field = details, details.get("field")
+    return error
+
+
 def plan_set(
     shape: Shape,
     current: Sequence[Mapping[str, Any]],
@@ -267,33 +305,58 @@ def plan_set(
     new_defaults: Mapping[str, Any] | None = None,
     id_field: str = "id",
     id_option: str = "id",
+    missing_for_create: Callable[[Mapping[str, Any]], list[str]] | None = None,
+    invalid_for_create: Callable[[int, Mapping[str, Any]], list[str]] | None = None,
 ) -> SetPlan:
     """Plans for a declared set.
 
     Each entry of ``wanted`` is a dict of options, plus ``"_absent": True`` when the object must
-    not exist. An entry with an ``id`` option is matched by id (so it can rename); the others by
-    natural key. Objects no entry names get ``purge(obj)``: the options to apply (e.g. archive),
+    not exist. An entry with an ``id`` option is matched by id or another identity field of the
+    shape (so it can rename); the others by natural key. Objects no entry names get ``purge(obj)``: the options to apply (e.g. archive),
     or ``None`` to delete them; without ``purge`` they are left alone and not planned.
+
+    Every entry is planned before anything is reported: an unknown id, a name shared by several
+    objects, a field that cannot change, or (with ``missing_for_create``) what a create lacks and
+    (with ``invalid_for_create``, given the entry's index) the rules only a create has, for all
+    entries together in one error.
     """
     by_key = index_by_key(shape, current)
     by_id = {str(obj.get(id_field)): dict(obj) for obj in current}
+    for obj in current:
+        # An entry's id may be any identity field (a location's slug), as read in this same listing.
+        for name in shape.identity:
+            if name != id_field and obj.get(name) is not None:
+                by_id.setdefault(str(obj[name]), dict(obj))
     compare = shape.by_option[shape.key].compare
     claimed: set = set()
     plans: list[Plan] = []
     labels: list[str] = []
-    for entry in wanted:
+    problems: list[CtCloudError] = []
+    for index, entry in enumerate(wanted):
         key_value = entry.get(shape.key)
-        if entry.get(id_option) is not None:
-            match = by_id.get(str(entry[id_option]))
-            if match is None and not entry.get("_absent"):
-                raise InputError(f"{shape.name} id {entry[id_option]} does not exist", id_option)
-        else:
-            match = only_match(shape, by_key.get(compare(key_value), []), key_value, id_field)
+        try:
+            if entry.get(id_option) is not None:
+                match = by_id.get(str(entry[id_option]))
+                if match is None and not entry.get("_absent"):
+                    raise InputError(f"{shape.name} id {entry[id_option]} does not exist", id_option)
+            else:
+                match = only_match(shape, by_key.get(compare(key_value), []), key_value, id_field)
+            options = None if entry.get("_absent") else {k: v for k, v in entry.items() if k not in ("_absent", id_option)}
+            item = plan(shape, match, options, new_defaults)
+        except (InputError, AmbiguousKeyError) as exc:
+            problems.append(exc)
+            continue
+        missing = missing_for_create(entry) if missing_for_create is not None and item.action == CREATE else []
+        if missing:
+            problems.append(SetProblemsError(f"{key_value!r} does not exist; creating it needs {', '.join(missing)}", missing[0]))
+        if invalid_for_create is not None and item.action == CREATE:
+            problems.extend(SetProblemsError(message) for message in invalid_for_create(index, entry))
         if match is not None:
             claimed.add(str(match.get(id_field)))
-        options = None if entry.get("_absent") else {k: v for k, v in entry.items() if k not in ("_absent", id_option)}
-        plans.append(plan(shape, match, options, new_defaults))
+        plans.append(item)
         labels.append(str(key_value if key_value is not None else shape.key_of(match or {})))
+    if problems:
+        raise _all_at_once(problems)
     if purge is not None:
         for obj in current:
             if str(obj.get(id_field)) in claimed:

@@ -93,6 +93,29 @@ def converge(write: Callable[[], T], look: Callable[[], T | None], sleep: Callab
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class DeleteRefusedError(ApiError):
+    """The API understood a delete and will not do it (a location with session data): nothing was deleted.
+
+    ``reason`` is the API's own sentence, ``subject`` names the object (``'Old Depot' (id 1002)``), ``instead``
+    what the user can do rather than delete it.
+    """
+
+    def __init__(self, exc: ApiError, subject: str, instead: str) -> None:
+        super().__init__(f"CT refused to delete {subject}: {exc.message.rstrip('.')}. {instead}", exc.method, exc.url, exc.status, exc.details)
+        self.reason = exc.message.rstrip(".")
+        self.subject = subject
+        self.instead = instead
+
+
+class SetApplyError(CtCloudError):
+    """Applying a declared set stopped, or went on past refusals and failed at the end; ``results`` and ``done`` say what happened."""
+
+    def __init__(self, message: str, details: dict[str, Any], results: list[dict[str, Any] | None], done: dict[str, list[str]]) -> None:
+        super().__init__(message, details)
+        self.results = results
+        self.done = done
+
+
 class Resource:
     """How one kind of CT object is found, created, updated and deleted.
 
@@ -107,6 +130,9 @@ class Resource:
     schema: dict[str, Any] = {}  # the reply shape of one object
     list_key = ""  # the list reply's item key
     list_schema: dict[str, Any] = {}
+    # The list filter that matches the natural key exactly (and at once). Never `q`: a search may split
+    # words, and lag behind writes, so "not found by q" does not mean "does not exist".
+    key_filter = ""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -126,21 +152,24 @@ class Resource:
     def get(self, object_id: Any) -> dict[str, Any] | None:
         """The object with this id, or None if the API answers 404."""
         try:
-            return self.client.request("GET", self.path(object_id), schema=self.schema)
+            return self.from_reply(self.client.request("GET", self.path(object_id), schema=self.schema))
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
-        # `q` (a case-insensitive substring) narrows the list server-side, so that an object whose stored
-        # name has stray spaces is still found; the exact match, as the key field compares, is ours.
-        candidates = self.list_all(params={"q": key_value})
+        """The one object whose natural key is ``key_value``, found with the exact filter; the comparison is ours too."""
+        candidates = self.list_all(params={self.key_filter: key_value})
         matches = index_by_key(self.shape, candidates).get(self.shape.by_option[self.shape.key].compare(key_value), [])
         return only_match(self.shape, matches, key_value, self.id_field)
 
     def list_all(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.client.list_all(self.path(), self.list_key, self.list_schema, params=params)
+        return [self.from_reply(item) for item in self.client.list_all(self.path(), self.list_key, self.list_schema, params=params)]
+
+    def from_reply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """One object of a reply in the form the rest of the collection reads (see a subclass for what it evens out)."""
+        return obj
 
     def query(self, object_id: Any = None, key_value: Any = None, q: str | None = None) -> list[dict[str, Any]]:
         """What an info module lists: the object with ``object_id``, else those ``q`` finds; only exact ``key_value`` matches if given."""
@@ -148,9 +177,12 @@ class Resource:
             found = self.get(object_id)
             candidates = [found] if found else []
         else:
-            # Searching by the key narrows the read; the exact match is applied below.
-            search = q or key_value
-            candidates = self.list_all(params={"q": search} if search else None)
+            params = {}
+            if q:
+                params["q"] = q
+            if key_value is not None:
+                params[self.key_filter] = key_value  # exact and immediate; compared again below
+            candidates = self.list_all(params=params or None)
         if key_value is None:
             return candidates
         compare = self.shape.by_option[self.shape.key].compare
@@ -169,7 +201,7 @@ class Resource:
 
     def _write(self, method: str, segments: list[Any], payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self.client.request(method, segments, body={self.body_key: payload}, schema=self.schema)
+            return self.from_reply(self.client.request(method, segments, body={self.body_key: payload}, schema=self.schema))
         except ApiError as exc:
             raise self.explain(exc) from None
 
@@ -180,6 +212,10 @@ class Resource:
 
     def missing_for_create(self, options: Mapping[str, Any]) -> list[str]:
         return [name for name in self.required_on_create if options.get(name) is None]
+
+    def invalid_for_create(self, options: Mapping[str, Any], where: str = "") -> list[str]:
+        """Rules that apply only when creating (the API's create form is stricter than its edit form)."""
+        return []
 
     def explain(self, exc: ApiError) -> ApiError:
         """A 422's field messages in the user's option names (``postcode``, not ``postcode``'s API twin)."""
@@ -213,6 +249,9 @@ class Runner:
                     f"{self.resource.shape.name} {name!r} does not exist; creating it needs {', '.join(missing)}",
                     missing[0],
                 )
+            invalid = self.resource.invalid_for_create(options)
+            if invalid:
+                raise InputError("; ".join(invalid), self.resource.shape.key)
         return item
 
     def apply(self, item: Plan, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
@@ -251,30 +290,57 @@ class Runner:
         purge: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None,
     ) -> SetPlan:
         current = self.resource.list_all()
-        set_plan = plan_set(self.resource.shape, current, entries, purge, self.resource.new_defaults)
-        problems = []
-        for item, entry in zip(set_plan.plans, entries):
-            if item.action == CREATE:
-                missing = self.resource.missing_for_create(entry)
-                if missing:
-                    problems.append(f"{entry.get(self.resource.shape.key)!r} does not exist; creating it needs {', '.join(missing)}")
-        if problems:
-            raise InputError(f"nothing was changed: {'; '.join(problems)}", self.resource.required_on_create[0])
-        return set_plan
+        return plan_set(
+            self.resource.shape,
+            current,
+            entries,
+            purge,
+            self.resource.new_defaults,
+            missing_for_create=self.resource.missing_for_create,
+            invalid_for_create=lambda index, entry: self.resource.invalid_for_create(entry, f"{self.resource.list_key}[{index}]"),
+        )
 
     def apply_set(self, set_plan: SetPlan, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
-        """Apply every plan in order; a failure reports what was already done."""
+        """Apply every plan in order. A refused delete is reported and the rest still applied, and the set then
+        fails listing every refusal; any other failure stops at once. Either failure says what was already done."""
         results: list[dict[str, Any] | None] = []
         done: dict[str, list[str]] = {}
+        refused: list[tuple[str, DeleteRefusedError]] = []
+        name = self.resource.shape.name
         for index, (label, item) in enumerate(zip(set_plan.labels, set_plan.plans)):
             options = entries[index] if index < len(entries) else None
             try:
                 results.append(self.apply(item, options))
+            except DeleteRefusedError as exc:
+                refused.append((label, exc))
+                results.append(item.current)  # it is still there, as it was
+                continue
             except CtCloudError as exc:
-                summary = "; ".join(f"{outcome}: {', '.join(names)}" for outcome, names in done.items() if outcome != "unchanged")
-                raise CtCloudError(
-                    f"{exc} (while applying {self.resource.shape.name} {label!r}; already done: {summary or 'nothing'})",
-                    dict(exc.details, done=done),
+                raise SetApplyError(
+                    f"{exc} (while applying {name} {label!r}; {_so_far(done, refused)})",
+                    dict(exc.details, done=done, refused=[label for label, _exc in refused]),
+                    results,
+                    done,
                 ) from None
             done.setdefault(self.resource.outcome(item), []).append(label)
+        if refused:
+            by_reason: dict[str, list[str]] = {}
+            for _label, exc in refused:
+                by_reason.setdefault(exc.reason, []).append(exc.subject)
+            reasons = "; ".join(f"{reason} ({', '.join(subjects)})" for reason, subjects in by_reason.items())
+            raise SetApplyError(
+                f"CT refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
+                f"Everything else was applied ({_so_far(done, [])})",
+                {"done": done, "refused": [label for label, _exc in refused]},
+                results,
+                done,
+            )
         return results
+
+
+def _so_far(done: Mapping[str, list[str]], refused: Sequence[tuple[str, DeleteRefusedError]]) -> str:
+    summary = "; ".join(f"{outcome}: {', '.join(names)}" for outcome, names in done.items() if outcome != "unchanged")
+    text = f"already done: {summary or 'nothing'}"
+    if refused:
+        text += f"; refused to delete: {', '.join(label for label, _exc in refused)}"
+    return text

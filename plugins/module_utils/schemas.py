@@ -32,7 +32,9 @@ _BOOL = {"type": "boolean"}
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _OBJECT = {"type": "object"}
 _NULLABLE_OBJECT = {"type": ["object", "null"]}
-_ID = {"type": ["string", "integer"]}  # CT sends digit strings (seed); tolerate numbers
+_ID = {"type": ["string", "integer"]}  # CT sends digit strings (seed) or integers (box ids, dashboard)
+# Rails booleans: true/false, or 1/0 as the dashboard tests `location.archived === 1 || location.archived === true`.
+_RAILS_BOOL = {"type": ["boolean", "integer", "null"]}
 
 
 def _ct_list(key: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +82,8 @@ CT_LOCATION = {
         "location_name": _STRING,
         "slug": _NULLABLE_STRING,
         "state": _NULLABLE_STRING,
-        "archived": {"type": ["boolean", "null"]},
+        "archived": _RAILS_BOOL,
+        "daily_limit": _RAILS_BOOL,
         "lat": _NULLABLE_NUMBER,
         "lng": _NULLABLE_NUMBER,
     },
@@ -94,8 +97,8 @@ CT_VOUCHER = {
         "unique_id": _STRING,
         "batch_name": _STRING,
         "quantity": _NULLABLE_INT,
-        "completed": {"type": ["boolean", "null"]},
-        "is_active": {"type": ["boolean", "null"]},
+        "completed": _RAILS_BOOL,
+        "is_active": _RAILS_BOOL,
     },
 }
 CT_VOUCHER_LIST = _ct_list("vouchers", {"type": "object", "required": ["unique_id", "batch_name"]})
@@ -104,7 +107,14 @@ CT_CODE_LIST = _ct_list("codes", {"type": "object", "required": ["username"]})
 CT_BOX = {
     "type": "object",
     "required": ["slug", "state"],
-    "properties": {"slug": _STRING, "state": _STRING, "calledstationid": _NULLABLE_STRING, "is_online": {"type": ["boolean", "null"]}},
+    "properties": {
+        "id": _ID,
+        "slug": _STRING,
+        "state": _STRING,
+        "calledstationid": _NULLABLE_STRING,
+        "is_online": _RAILS_BOOL,
+        "allowed_job": _RAILS_BOOL,
+    },
 }
 CT_BOX_LIST = _ct_list("boxes", {"type": "object", "required": ["slug", "state"]})
 

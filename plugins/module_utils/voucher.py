@@ -18,6 +18,7 @@ import re
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import with_booleans
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
@@ -26,7 +27,10 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CO
 ACCESS_TYPES = {"time": 1, "data": 2}
 _ACCESS_NAMES = {number: name for name, number in ACCESS_TYPES.items()}
 # The API's "" (no periodic restriction) has a name, so that it can be written in YAML and shown in a diff.
+# The dashboard labels them: "" All Time, multi-use; daily/weekly/monthly: multi-use per period; all: Single-use.
 RESTRICT_PERIODS = {"none": "", "daily": "daily", "weekly": "weekly", "monthly": "monthly", "all": "all"}
+SINGLE_USE = "all"
+ACCESS_PERIOD_MAX = 43_201  # the form's "Single-Use Limit (mins)" maximum
 _RESTRICT_NAMES = {api: name for name, api in RESTRICT_PERIODS.items()}
 VOUCHER_FORMATS = ("alphanumeric", "numeric", "alpha", "words")
 CODE_FIELDS = ("username", "password", "serial", "active")
@@ -58,9 +62,11 @@ SHAPE = Shape(
             to_api=lambda value: RESTRICT_PERIODS.get(value, value),
             from_api=lambda value: _RESTRICT_NAMES.get(value, value),
         ),
+        Field("access_period", "access_period"),
         Field("download_speed", "download_speed"),
         Field("upload_speed", "upload_speed"),
-        Field("splash_page_id", "splash_page_id"),
+        # The edit form disables it once the batch exists (vouchers/_form.html).
+        Field("splash_page_id", "splash_page_id", mutable=False),
         # The create request does not take is_active (every new batch is active); an update sets it.
         Field("active", "is_active", on_create=False),
     ],
@@ -79,6 +85,7 @@ INTEGER_RANGES = {
     "code_length": (6, 50),
     "download_speed": (56, 102_400),
     "upload_speed": (56, 102_400),
+    "access_period": (1, ACCESS_PERIOD_MAX),
 }
 _UNIQUE_ID = re.compile(r"^[0-9a-f]{32}$")
 _SPLASH_PAGE = re.compile(r"^(?:[0-9]{1,18}|external)$")
@@ -99,6 +106,7 @@ ENTRY_OPTIONS: dict[str, dict[str, Any]] = {
     "code_length": {"type": "int"},
     "voucher_format": {"type": "str", "choices": list(VOUCHER_FORMATS)},
     "restrict_period": {"type": "str", "choices": list(RESTRICT_PERIODS)},
+    "access_period": {"type": "int"},
     "download_speed": {"type": "int"},
     "upload_speed": {"type": "int"},
     "splash_page_id": {"type": "str"},
@@ -163,6 +171,18 @@ def check_combination(options: Mapping[str, Any], current: Mapping[str, Any] | N
     relevant = access_type != "data" and (given("session_timeout") or given("validity_minutes"))
     if relevant and session is not None and validity is not None and session > validity:
         raise InputError(f"session_timeout ({session} minutes) must not exceed validity_minutes ({validity} minutes)", "session_timeout")
+    period, single_use_limit = merged.get("restrict_period"), merged.get("access_period")
+    period_where = f" (the batch {known.get('batch_name')!r} has restrict_period {period})" if current is not None and not given("restrict_period") else ""
+    if given("access_period") and period != SINGLE_USE:
+        raise InputError(
+            f"access_period is the single-use limit: it applies only with restrict_period: all (single-use codes){period_where}",
+            "access_period",
+        )
+    relevant = period == SINGLE_USE and access_type != "data" and (given("access_period") or given("validity_minutes"))
+    if relevant and single_use_limit is not None and validity is not None and single_use_limit < validity:
+        raise InputError(
+            f"access_period ({single_use_limit} minutes) must be at least validity_minutes ({validity} minutes)", "access_period"
+        )
 
 
 class VoucherResource(Resource):
@@ -175,8 +195,9 @@ class VoucherResource(Resource):
     schema = CT_VOUCHER
     list_key = "vouchers"
     list_schema = CT_VOUCHER_LIST
+    key_filter = "batch_name"
 
-    def __init__(self, client: Any, location_id: str) -> None:
+    def __init__(self, client: Any, location_id: str, access_type: str | None = None) -> None:
         super().__init__(client)
         self.location_id = str(location_id)
         # What the API sets on create (contract "Vouchers"), so that a check-mode create shows the batch as it will be.
@@ -190,22 +211,32 @@ class VoucherResource(Resource):
             "idle_timeout": None,
             "simultaneous_use": 1,
             "access_restrict_period": "",
+            "access_period": None,
             "voucher_format": "alphanumeric",
             "download_speed": 2048,
             "upload_speed": 1024,
         }
+        # A batch has the limit of its access type only; the other one is null, not something only the server knows.
+        unused_limit = {"time": "access_restrict_data", "data": "validity_minutes"}.get(access_type or "")
+        if unused_limit:
+            self.new_defaults[unused_limit] = None
 
     def path(self, *rest: Any) -> list[Any]:
         return ["locations", self.location_id, "vouchers", *rest]
 
+    def from_reply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return with_booleans(obj, ("is_active", "completed"))
+
     def codes(self, voucher: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The batch's login codes, every page; an incomplete batch has none yet."""
         codes = self.client.list_all(self.path(voucher["unique_id"], "codes"), "codes", CT_CODE_LIST)
-        return [{name: code.get(name) for name in CODE_FIELDS} for code in codes]
+        return [with_booleans({name: code.get(name) for name in CODE_FIELDS}, ("active",)) for code in codes]
 
     def missing_for_create(self, options: Mapping[str, Any]) -> list[str]:
         missing = super().missing_for_create(options)
         limit = {"time": "validity_minutes", "data": "data_limit_mb"}.get(options.get("access_type") or "")
         if limit and options.get(limit) is None:
             missing.append(limit)
+        if options.get("restrict_period") == SINGLE_USE and options.get("access_period") is None:
+            missing.append("access_period")  # the form: "Required with single-use vouchers"
         return missing

@@ -17,7 +17,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   slug:
@@ -77,7 +77,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 boxes:
-  description: The boxes, as the API returns them, in the API's order.
+  description:
+    - The boxes, as the API returns them, in the API's order; C(id) as a digit string (CT sends an integer), and
+      C(is_online) and C(allowed_job) V(true)/V(false) even where CT sends V(1)/V(0).
   returned: always
   type: list
   elements: dict
@@ -90,6 +92,7 @@ boxes:
       description: Terrace West
       state: online
       is_online: true
+      allowed_job: true
       last_heartbeat: 1699999885
       uptime_seconds: 2305442
       machine_type: MR36

@@ -12,8 +12,11 @@ version_added: 0.1.0
 description:
   - Reboots the CT boxes you select by O(slug), O(id), O(mac) or O(location). The selectors combine; a box
     selected twice is rebooted once. Every selected box must exist, or nothing is rebooted.
-  - Only boxes that are up (state C(online) or C(splash_only)) are rebooted. The others are skipped with a reason in
-    the result, for example C(offline), C(new) (never connected), C(rebooting), C(upgrading) or C(processing).
+  - Only boxes that are up (state C(online) or C(splash_only)) and that CT allows a job (C(allowed_job) is not
+    V(false)) are rebooted. The others are skipped with a reason in the result, for example C(offline), C(new) (never
+    connected), C(rebooting), C(upgrading), C(processing), or a box whose C(allowed_job) is V(false) (CT's dashboard
+    disables reboot then). Nothing is sent to a skipped box; in particular no reboot is sent to an offline box, which CT
+    would hold until the box next starts.
   - With O(wait=true), each box must come back C(online) (or C(splash_only)) within O(wait_timeout) seconds.
     The boxes of a batch are rebooted together and waited for together, so 100 boxes in batches of 10 take about
     ten reboot times, not a hundred.
@@ -30,7 +33,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
@@ -38,7 +41,9 @@ attributes:
       it sends no reboot.
   diff_mode:
     support: full
-    details: The diff shows the state of each box to reboot before and after (predicted in check mode).
+    details:
+      - The diff is the reboot plan, the same in check mode and in the run. It lists the boxes to reboot batch by
+        batch, each with its MAC, location and state, then the skipped boxes with the reason.
 options:
   slug:
     description: Slugs of the boxes to reboot, for example V(ap-pzh2ljx7x0).
@@ -129,6 +134,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: One sentence on what was done, or in check mode what would be.
+  returned: always
+  type: str
+  sample: Would reboot 6 boxes in 3 batches; 1 skipped (check mode, nothing was sent)
 boxes:
   description:
     - One entry per selected box, in selection order, also when the task fails part-way.
@@ -141,7 +151,7 @@ boxes:
       type: str
       sample: ap-pzh2ljx7x0
     id:
-      description: The box's numeric id.
+      description: The box's numeric id, as a string (CT sends an integer).
       type: str
       sample: "5001"
     mac:
@@ -168,7 +178,7 @@ boxes:
     reason:
       description: Why the box was skipped, or why a planned reboot did not happen; V(null) otherwise.
       type: str
-      sample: "offline: the API refuses to reboot an offline box"
+      sample: "offline: a reboot would only happen at its next start, so none was sent"
     batch:
       description: The batch (1, 2, ...) the box was rebooted in; V(null) when skipped.
       type: int
@@ -240,6 +250,44 @@ def summary(results, check_mode):
     }
 
 
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('x') or word.endswith('ch') else 's'}"
+
+
+def message(result, check_mode, wait):
+    rebooted, batch_count, skipped = len(result["rebooted"]), result["batches"], len(result["skipped_boxes"])
+    tail = f"; {skipped} skipped" if skipped else ""
+    if not rebooted:
+        return f"Nothing to reboot{tail}" + (" (check mode)" if check_mode else "")
+    done = f"{_plural(rebooted, 'box')} in {_plural(batch_count, 'batch')}"
+    if check_mode:
+        return f"Would reboot {done}{tail} (check mode, nothing was sent)"
+    return f"Rebooted {done}, {'all back online' if wait else 'not waited for'}{tail}"
+
+
+def plan_diff(results, wait):
+    """The reboot plan as text, batch by batch, so that --diff names every box (skipped ones as context lines).
+
+    It is the plan, not a report: the same in check mode and in the run that carries it out.
+    """
+    planned = batches(results)
+    outcome = "reboot, then wait until it is back up" if wait else "reboot"
+    before, after = [], []
+    for number, batch in enumerate(planned, 1):
+        header = f"batch {number} of {len(planned)}:"
+        before.append(header)
+        after.append(header)
+        for r in batch:
+            label = f"  {r['slug']} (MAC {r['mac'] or r['calledstationid']}, location {r['location_slug'] or 'none'})"
+            before.append(f"{label}: {r['state_before']}")
+            after.append(f"{label}: {outcome}")
+    skipped = [f"  {r['slug']} ({r['state_before']}): {r['reason']}" for r in results if r["action"] != REBOOT]
+    if skipped:
+        before += ["skipped:", *skipped]
+        after += ["skipped:", *skipped]
+    return {"before_header": "CT boxes", "after_header": "reboot plan", "before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
+
+
 def validated(params):
     """Every option checked before any request."""
     selection = validate_selection(params["slug"], params["id"], params["mac"], params["location"])
@@ -276,12 +324,9 @@ def run(module):
             module.fail(exc, changed=any(r["rebooted"] for r in results), **summary(results, module.check_mode))
     result = summary(results, module.check_mode)
     result["changed"] = bool(result["rebooted"])
+    result["msg"] = message(result, module.check_mode, p["wait"])
     if module.diff_mode:
-        rebooting = [r for r in results if r["action"] == REBOOT]
-        result["diff"] = {
-            "before": {r["slug"]: {"state": r["state_before"]} for r in rebooting},
-            "after": {r["slug"]: {"state": r["state_after"]} for r in rebooting},
-        }
+        result["diff"] = plan_diff(results, p["wait"])
     return result
 
 

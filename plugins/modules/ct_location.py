@@ -11,8 +11,12 @@ short_description: Manage one CT location
 version_added: 0.1.0
 description:
   - Create, update, archive, restore or delete one location of the CT WiFi platform.
-  - A location is found by O(id) (numeric id or slug) or by O(name). A name that matches several locations is an
-    error listing them; the module never picks one.
+  - A location is found by O(id) (numeric id or slug) or by O(name). A name is looked up with CT's exact name filter,
+    never with its search (which matches words and may lag behind recent changes), so a location created a moment ago
+    is found and never created twice. A name that matches several locations is an error listing them; the module
+    never picks one.
+  - Renaming a location gives it a new slug. Refer to a location by its numeric O(id) where a rename may happen; a slug
+    read before a rename finds nothing afterwards.
   - Only the options you set are compared and sent. An option you leave out is left as it is; it does not mean
     "clear this field". To clear an optional text field, set it to an empty string.
   - To manage many locations at once, use M(ctcloud.cloud.ct_locations), which reads the list once.
@@ -21,12 +25,15 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
-    details: In check mode a location that would be created is returned as it would be (without its server-assigned
-      O(id)), with the full diff.
+    details:
+      - In check mode a location that would be created is returned as it would be (without its server-assigned
+        O(id)), with the full diff.
+      - CT decides a renamed location's new slug, so check mode shows it as C((known after update)) in the diff, and null
+        in RV(location).
   diff_mode:
     support: full
 options:
@@ -37,21 +44,35 @@ options:
     type: str
   name:
     description:
-      - The location's name (API field C(location_name)), 5 to 100 characters. Its natural key.
+      - The location's name (API field C(location_name)). Its natural key.
+      - 5 to 100 characters to create a location, 5 to 255 to rename one (CT's create and settings forms).
       - Required unless O(id) is given.
     type: str
   address:
     description:
-      - The address (API C(location_address)), 5 to 200 characters. Required to create a location.
+      - The address (API C(location_address)). Required to create a location.
+      - 5 to 200 characters to create a location; up to 255 for a location that exists.
     type: str
   street:
     description: Street (API C(street)).
     type: str
   town:
-    description: Town (API C(town)), at least 3 characters. Required to create a location.
+    description:
+      - Town (API C(town)). Required to create a location.
+      - 3 to 200 characters to create a location; up to 255 for a location that exists.
     type: str
   postcode:
-    description: Postcode (API C(postcode)), 3 to 8 characters. Required to create a location.
+    description:
+      - Postcode (API C(postcode)). Required to create a location.
+      - 3 to 8 characters to create a location; up to 255 for a location that exists, so a US ZIP+4 code such as
+        V(94103-1234) can be set on an existing location (CT's create form does not take it).
+      - The limits that apply are checked before anything is written.
+    type: str
+  country:
+    description:
+      - The country the location operates in, a two-letter ISO 3166-1 code such as V(gb) or V(us) (API C(country),
+        lower case; V(GB) is taken as V(gb)). CT asks for it "to stay legally compliant".
+      - Required to create a location.
     type: str
   phone:
     description: Phone number (API C(phone1)).
@@ -81,7 +102,8 @@ options:
     description:
       - V(present) makes the location exist and be active (it restores an archived one).
       - V(archived) makes it exist and be archived, the API's reversible C(state=archived).
-      - V(absent) deletes it, with its vouchers.
+      - V(absent) deletes it, with its vouchers. CT refuses to delete a location with session data (guests have used
+        it); the task then fails quoting CT's reason, and V(archived) is the way to retire such a location.
     type: str
     choices: [present, archived, absent]
     default: present
@@ -97,6 +119,7 @@ EXAMPLES = r"""
     address: 1 Marine Parade
     town: Brighton
     postcode: BN2 1TL
+    country: gb
     timezone: Europe/London
     latitude: 50.8197
     longitude: -0.1367
@@ -106,10 +129,20 @@ EXAMPLES = r"""
     name: Brighton Seafront Cafe
     state: archived
 
-- name: Rename a location by id
+- name: Rename a location by id (its slug changes with the name)
   ctcloud.cloud.ct_location:
     id: "1813"
     name: Brighton Seafront Cafe & Bar
+  register: renamed
+
+- name: The new slug
+  ansible.builtin.debug:
+    msg: "{{ renamed.location.slug }}"
+
+- name: A ZIP+4 postcode for a location that exists
+  ctcloud.cloud.ct_location:
+    id: "1813"
+    postcode: "94103-1234"
 
 - name: Delete it
   ctcloud.cloud.ct_location:
@@ -129,13 +162,17 @@ EXAMPLES = r"""
         address: 10 High Street
         town: London
         postcode: EC1A 1BB
+        country: gb
 """
 
 RETURN = r"""
 location:
   description:
-    - The location as the API returns it after the change (bare, not wrapped).
-    - In check mode, the location as it would be; a location that would be created has no C(id) and C(slug) yet.
+    - The location as the API returns it after the change (bare, not wrapped), evened out the same way whatever the API
+      sends - C(id) a digit string, C(archived) and C(daily_limit) V(true)/V(false) (CT may send V(1)/V(0)), and
+      C(state) (V(active) or V(archived)) derived from C(archived) when CT leaves it out.
+    - In check mode, the location as it would be; a location that would be created has no C(id) and C(slug) yet, and a
+      renamed one no C(slug).
     - V(null) after O(state=absent).
   returned: always
   type: dict
@@ -146,6 +183,7 @@ location:
     location_address: 1 Marine Parade
     town: Brighton
     postcode: BN2 1TL
+    country: gb
     state: active
     archived: false
     lat: 50.8197

@@ -11,22 +11,27 @@ short_description: List CT locations
 version_added: 0.1.0
 description:
   - Returns CT locations, every page of them, optionally filtered.
+  - Each location is evened out as M(ctcloud.cloud.ct_location) describes (C(state) present, booleans V(true)/V(false)).
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   id:
     description: Numeric id or slug of one location. The result is a list of that one location, or empty.
     type: str
   name:
-    description: Only locations with exactly this name (compared without surrounding spaces).
+    description:
+      - Only locations with exactly this name (compared without surrounding spaces), read with CT's exact C(location_name)
+        filter.
     type: str
   q:
-    description: The API's search, a case-insensitive substring of the name, address or town.
+    description:
+      - CT's search over the name, address and town. It is a search engine, not a filter - it may match words separately
+        and rank them, and it may not yet know about a change made moments ago. Use O(name) to find one location.
     type: str
   archived:
     description: Only archived (V(true)) or only active (V(false)) locations. Default is both.

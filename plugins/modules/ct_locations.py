@@ -16,15 +16,23 @@ description:
   - Each entry of O(locations) takes the same options as M(ctcloud.cloud.ct_location). Entries are matched to
     existing locations by O(locations[].id) when given (so an entry can rename a location), otherwise by
     O(locations[].name).
-  - The whole list is checked before anything is sent (lengths, coordinates, duplicate names, fields needed to
-    create). If any entry is invalid, nothing is written and every problem is reported at once.
-  - Locations you do not declare are left alone, archived or deleted, as O(purge) says.
+  - The whole list is checked before anything is sent (lengths, coordinates, duplicate names), and the plan before
+    anything is written (fields and lengths needed to create). If any entry is invalid, nothing is written and every
+    problem is reported at once.
+  - Locations you do not declare are left alone, archived or deleted, as O(purge) says. A purge that would take
+    out more than O(purge_max_share) of the account's locations is refused before anything is written, and so is a
+    purge with an empty O(locations); the message says how many locations and which.
+  - Entries that cannot be planned (an unknown id, a name several locations share, a new location without the
+    fields a create needs) are reported together, after the one read of the list; nothing is written.
+  - CT refuses to delete a location with session data. Each refusal is reported with CT's reason, the rest of the plan
+    is still carried out, and the task then fails listing every refused location in RV(refused); archiving
+    (O(purge=archive), or O(locations[].state=archived)) retires such locations.
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
@@ -44,19 +52,26 @@ options:
         description: Numeric id or slug of an existing location; with a different O(locations[].name) it renames it.
         type: str
       name:
-        description: The location's name (API C(location_name)), 5 to 100 characters; unique within the list.
+        description:
+          - The location's name (API C(location_name)); unique within the list.
+          - 5 to 100 characters to create a location, 5 to 255 for one that exists.
         type: str
       address:
-        description: The address (API C(location_address)), 5 to 200 characters. Required to create.
+        description: The address (API C(location_address)). Required to create; 5 to 200 characters then, up to 255 later.
         type: str
       street:
         description: Street (API C(street)).
         type: str
       town:
-        description: Town (API C(town)), at least 3 characters. Required to create.
+        description: Town (API C(town)). Required to create; 3 to 200 characters then, up to 255 later.
         type: str
       postcode:
-        description: Postcode (API C(postcode)), 3 to 8 characters. Required to create.
+        description:
+          - Postcode (API C(postcode)). Required to create; 3 to 8 characters then, up to 255 later (a US ZIP+4 code
+            fits a location that exists).
+        type: str
+      country:
+        description: Two-letter ISO 3166-1 country code such as V(gb) (API C(country), lower case). Required to create.
         type: str
       phone:
         description: Phone number (API C(phone1)).
@@ -94,6 +109,18 @@ options:
     type: str
     choices: ["false", archive, delete]
     default: "false"
+  purge_max_share:
+    description:
+      - The largest share of the account's locations that O(purge) may take out in one run, from V(0.0) to V(1.0).
+        It counts the locations the purge would change against those it could change, which are the active ones
+        for V(archive) and all of them for V(delete).
+      - A purge over this share fails before anything is written (in check mode too), naming how many locations
+        and which. A declared list that is accidentally short (an undefined variable, the wrong vars file) looks
+        exactly like a purge of most of the account.
+      - An empty O(locations) with O(purge) is refused unless this is V(1.0).
+      - V(1.0) allows any purge.
+    type: float
+    default: 0.5
 seealso:
   - module: ctcloud.cloud.ct_location
   - module: ctcloud.cloud.ct_location_info
@@ -113,6 +140,12 @@ EXAMPLES = r"""
   diff: true
   register: plan
 
+- name: First adoption of an old account, where most locations are stale and may all be archived
+  ctcloud.cloud.ct_locations:
+    locations: "{{ ct_sites }}"
+    purge: archive
+    purge_max_share: 1.0
+
 - name: Rename one site by id while declaring the rest by name
   ctcloud.cloud.ct_locations:
     locations:
@@ -122,6 +155,7 @@ EXAMPLES = r"""
         address: 10 High Street
         town: London
         postcode: EC1A 1BB
+        country: gb
 """
 
 RETURN = r"""
@@ -153,17 +187,32 @@ unchanged:
   type: list
   elements: str
 locations:
-  description: The declared locations as the API returns them after the run, in the order of O(locations); V(null)
-    for entries that are absent. In check mode, as they would be.
+  description: The declared locations as the API returns them after the run (evened out as M(ctcloud.cloud.ct_location)
+    describes), in the order of O(locations); V(null) for entries that are absent. In check mode, as they would be.
   returned: always
   type: list
   elements: dict
+refused:
+  description:
+    - Names of the locations CT refused to delete (session data). The task fails when there are any; the other lists
+      then say what was done.
+  returned: when CT refused to delete a location
+  type: list
+  elements: str
+  sample: [Old Depot]
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import ENTRY_OPTIONS, SHAPE, LocationResource, validate
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import (
+    DEFAULT_PURGE_MAX_SHARE,
+    ENTRY_OPTIONS,
+    SHAPE,
+    LocationResource,
+    check_purge,
+    validate,
+)
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
+from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, SetApplyError
 
 OUTCOMES = ("created", "updated", "archived", "deleted", "unchanged")
 PURGES = {
@@ -202,11 +251,27 @@ def validated_entries(raw_entries):
     return entries
 
 
+def validated_share(value):
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"purge_max_share must be between 0.0 and 1.0 (a share of the account's locations), got {value!r}", "purge_max_share")
+    return value
+
+
 def run(module):
     entries = validated_entries(module.params["locations"])
+    max_share = validated_share(module.params["purge_max_share"])
+    purge = module.params["purge"]
     runner = Runner(LocationResource(module.client), module.check_mode)
-    set_plan = runner.plan_set(entries, PURGES[module.params["purge"]])
-    results = runner.apply_set(set_plan, entries)
+    set_plan = runner.plan_set(entries, PURGES[purge])
+    if PURGES[purge] is not None:
+        check_purge(set_plan, len(entries), purge, max_share)
+    try:
+        results = runner.apply_set(set_plan, entries)
+    except SetApplyError as exc:
+        # What was done, not what was planned: a refused delete is not among the deleted.
+        done = {outcome: exc.done.get(outcome, []) for outcome in OUTCOMES}
+        changed = any(names for outcome, names in done.items() if outcome != "unchanged")
+        module.fail(exc, changed=changed, refused=exc.details.get("refused", []), locations=exc.results[: len(entries)], **done)
     outcomes = set_plan.by_outcome(runner.resource.outcome)
     result = {"changed": set_plan.changed, "locations": results[: len(entries)]}
     for outcome in OUTCOMES:
@@ -221,6 +286,7 @@ def main():
         {
             "locations": {"type": "list", "elements": "dict", "required": True, "options": ENTRY_OPTIONS},
             "purge": {"type": "str", "choices": ["false", "archive", "delete"], "default": "false"},
+            "purge_max_share": {"type": "float", "default": DEFAULT_PURGE_MAX_SHARE},
         },
         cloud="ct",
         supports_check_mode=True,

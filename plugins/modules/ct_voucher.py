@@ -12,21 +12,25 @@ version_added: 0.1.0
 description:
   - Create, update or delete one voucher batch of a CT location. A CT voucher is a I(batch) of login codes that
     share their settings; the API generates the codes asynchronously after the batch is created.
-  - A batch is found by O(batch_name) within O(location), or by O(id). A name that matches several batches is an
-    error listing them; the module never picks one, and it never creates a second batch with a name that exists.
-  - Only the options you set are compared and sent. O(quantity), O(access_type), O(code_length), O(voucher_format)
-    and O(restrict_period) are fixed when the batch is created; asking for a different value fails and changes
-    nothing. Delete the batch (O(state=absent)) and create it again to change them.
+  - A batch is found by O(batch_name) within O(location), or by O(id). The name is looked up with CT's exact
+    C(batch_name) filter, never with its search (which may lag behind a batch created a moment ago). A name that matches
+    several batches is an error listing them; the module never picks one, and it never creates a second batch with a
+    name that exists.
+  - Only the options you set are compared and sent. O(quantity), O(access_type), O(code_length), O(voucher_format),
+    O(restrict_period) and O(splash_page_id) are fixed when the batch is created; asking for a different value fails
+    and changes nothing. Delete the batch (O(state=absent)) and create it again to change them.
   - All ranges and combinations below are checked before any request is sent.
   - A create whose outcome is unknown (a 5xx or a lost connection) is not sent again blindly; the module re-reads
     the location's batches by name and creates the batch only if it is still missing.
-  - With O(return_codes=true) the result holds the login codes. Codes are credentials; see RV(codes).
+  - With O(return_codes=true) the result holds the login codes. Codes are credentials; see RV(codes). To keep
+    them out of the output without hiding this task's errors, create the batch here without O(return_codes) and
+    read the codes in a task of their own, M(ctcloud.cloud.ct_voucher_info) with C(no_log) (see EXAMPLES).
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
@@ -100,10 +104,19 @@ options:
     choices: [alphanumeric, numeric, alpha, words]
   restrict_period:
     description:
-      - Periodic restriction of a code's use (API C(access_restrict_period)); V(none) is the API's empty value and
-        its default. Fixed after creation.
+      - How often a code may be used (API C(access_restrict_period)), as CT's dashboard labels the values.
+      - V(none) (the API's empty value, its default) - all time, multi-use.
+      - V(daily), V(weekly), V(monthly) - multi-use, within each day, week or month.
+      - V(all) - single-use. It needs O(access_period).
+      - Fixed after creation.
     type: str
     choices: [none, daily, weekly, monthly, all]
+  access_period:
+    description:
+      - The single-use limit in minutes (API C(access_period), the dashboard's "Single-Use Limit (mins)"), at most 43201.
+      - Only with O(restrict_period=all), and then required to create the batch. For a V(time) batch it must be at least
+        O(validity_minutes).
+    type: int
   download_speed:
     description: Download limit in kbit/s, 56 to 102400. The API's default is 2048.
     type: int
@@ -111,7 +124,8 @@ options:
     description: Upload limit in kbit/s, 56 to 102400. The API's default is 1024.
     type: int
   splash_page_id:
-    description: The splash page guests see, a numeric page id or V(external). Required to create a batch.
+    description:
+      - The splash page guests see, a numeric page id or V(external). Required to create a batch; fixed afterwards.
     type: str
   active:
     description: Whether the batch's codes can be used (API C(is_active)). A new batch is active.
@@ -140,7 +154,9 @@ options:
     description:
       - Return the batch's login codes in RV(codes), read from every page of the API's codes list.
       - Codes exist once the batch is completed; with O(wait=false) an incomplete batch returns none.
-      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged.
+      - Codes are credentials, and C(no_log) on this task would also hide every error it reports (a rejected
+        setting, an unknown location). Prefer creating the batch without this option and reading the codes with
+        M(ctcloud.cloud.ct_voucher_info) in a separate C(no_log) task; if you use it, set C(no_log) on the task.
     type: bool
     default: false
 notes:
@@ -163,7 +179,8 @@ EXAMPLES = r"""
     code_length: 8
     splash_page_id: external
 
-- name: Create a data batch and get its codes to print (codes are credentials)
+# Create, then read the codes: the create shows its errors; only the read of the codes (credentials) is no_log.
+- name: Create a data batch for temporary staff and wait for its codes
   ctcloud.cloud.ct_voucher:
     location: "1813"
     batch_name: Staff data bundle
@@ -175,9 +192,15 @@ EXAMPLES = r"""
     code_length: 10
     voucher_format: numeric
     splash_page_id: "42"
+  register: staff_batch
+
+- name: Read its codes (credentials, so not shown)
+  ctcloud.cloud.ct_voucher_info:
+    location: "1813"
+    id: "{{ staff_batch.voucher.unique_id }}"
     return_codes: true
   no_log: true
-  register: staff_batch
+  register: staff_codes
 
 - name: Write the codes to a private file for printing
   ansible.builtin.copy:
@@ -185,10 +208,24 @@ EXAMPLES = r"""
     mode: "0600"
     content: |
       username,password,serial
-      {% for code in staff_batch.codes %}
+      {% for code in (staff_codes.vouchers | first).codes %}
       {{ code.username }},{{ code.password }},{{ code.serial }}
       {% endfor %}
   no_log: true
+
+- name: Single-use codes, each good for one session of up to a day
+  ctcloud.cloud.ct_voucher:
+    location: Brighton Seafront Cafe
+    batch_name: Walk-in guests
+    description: One code, one visit
+    quantity: 100
+    access_type: time
+    validity_minutes: 1440
+    session_timeout: 240
+    code_length: 8
+    restrict_period: all
+    access_period: 1440
+    splash_page_id: external
 
 - name: Stop the conference codes working (reversible)
   ctcloud.cloud.ct_voucher:
@@ -207,6 +244,7 @@ RETURN = r"""
 voucher:
   description:
     - The batch as the API returns it after the change (bare, not wrapped); after O(wait=true), as completed.
+      C(is_active) and C(completed) are V(true)/V(false) even where CT sends V(1)/V(0).
     - In check mode, the batch as it would be; a batch that would be created has no C(unique_id) yet and
       C(completed) false.
     - V(null) after O(state=absent).
@@ -227,6 +265,7 @@ voucher:
     length: 8
     voucher_format: alphanumeric
     access_restrict_period: ""
+    access_period: null
     download_speed: 2048
     upload_speed: 1024
     splash_page_id: external
@@ -247,7 +286,8 @@ changes:
 codes:
   description:
     - The batch's login codes. B(Sensitive) - these are credentials. Run the task with C(no_log) and store them
-      only where guests' passwords may be.
+      only where guests' passwords may be; or read them with M(ctcloud.cloud.ct_voucher_info) in a task of their
+      own, so that this one's errors stay visible.
     - Empty while the batch is not completed, and for a batch that would be created in check mode.
   returned: when O(return_codes=true) and O(state=present)
   type: list
@@ -305,7 +345,7 @@ def run(module):
         if absent:
             return {"changed": False, "voucher": None, "changes": {}}
         raise missing_location(options["location"])
-    resource = VoucherResource(module.client, location["id"])
+    resource = VoucherResource(module.client, location["id"], options["access_type"])
     runner = Runner(resource, module.check_mode)
     item = runner.plan_one(options, absent=absent)
     check_combination(options, item.current)

@@ -17,7 +17,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   location:
@@ -31,10 +31,12 @@ options:
     description: The C(unique_id) of one batch. The result is a list of that one batch, or empty.
     type: str
   batch_name:
-    description: Only batches with exactly this name (compared without surrounding spaces).
+    description: Only batches with exactly this name (compared without surrounding spaces), read with CT's exact filter.
     type: str
   q:
-    description: The API's search, a case-insensitive substring of the batch name.
+    description:
+      - CT's search over the batch names. It is a search engine, not a filter - it may match words separately, and it may
+        not yet know about a batch made moments ago. Use O(batch_name) to find one batch.
     type: str
   active:
     description: Only active (V(true)) or only deactivated (V(false)) batches (API C(is_active)). Default is both.
@@ -43,7 +45,9 @@ options:
     description:
       - Add each batch's login codes, every page of them, as RV(vouchers[].codes). One extra request (or more, for
         batches over 100 codes) per batch.
-      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged.
+      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged. Read them in a task
+        of its own, after the task that creates the batch (M(ctcloud.cloud.ct_voucher) without O(ctcloud.cloud.ct_voucher#module:return_codes)),
+        so that C(no_log) hides no error of the create.
     type: bool
     default: false
 seealso:

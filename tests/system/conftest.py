@@ -6,6 +6,11 @@ Everything a test starts is stopped in its teardown, whatever happened: emulator
 processes (SIGTERM, then SIGKILL of their process group), raw servers, and every
 ansible-playbook run (killed with its process group when it outlives its timeout).
 Each test has its own tmp directory with its own token store.
+
+Emulators speak the dashboard dialect (the APIs as the vendor's dashboard shows them).
+A test marked ``both_dialects`` runs once per dialect, the legacy one too: those are the
+tests whose outcome depends on how the API answers (the scenario, check mode, faults,
+tokens). ``CTCLOUD_EMULATOR_DIALECTS`` (``tools/dev.py test --dialect``) narrows the list.
 """
 
 from __future__ import annotations
@@ -17,15 +22,31 @@ from typing import Any
 import pytest
 from ctsystem.ansible_run import Ansible
 from ctsystem.collection import collection_root, collections_paths, present_modules
+from ctsystem.dialects import DIALECTS
 from ctsystem.emulator import Emulator
 from ctsystem.rawhttp import Behaviour, RawHttpServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_dialects: run the test against each emulator dialect, not only the dashboard one")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_dialects") and "emulator_dialect" in metafunc.fixturenames:
+        metafunc.parametrize("emulator_dialect", DIALECTS, indirect=True)
+
+
+@pytest.fixture
+def emulator_dialect(request: pytest.FixtureRequest) -> str:
+    """The dialect this test's emulators speak: the parameter of a ``both_dialects`` test, else the first of DIALECTS."""
+    return getattr(request, "param", DIALECTS[0])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     del config
     root = collection_root()
     present = [name for name, exists in present_modules().items() if exists]
-    return [f"ctcloud.cloud under test: {root}", f"modules present: {', '.join(present)}"]
+    return [f"ctcloud.cloud under test: {root}", f"modules present: {', '.join(present)}", f"emulator dialects: {', '.join(DIALECTS)}"]
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -39,11 +60,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 @pytest.fixture
-def start_emulator(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
-    """``start_emulator(**knobs)`` -> a running emulator of this test; all are stopped at teardown."""
+def start_emulator(tmp_path: Path, emulator_dialect: str) -> Iterator[Callable[..., Emulator]]:
+    """``start_emulator(**knobs)`` -> a running emulator of this test (of ``emulator_dialect`` unless ``dialect`` is given);
+    all are stopped at teardown."""
     started: list[Emulator] = []
 
     def start(**options: Any) -> Emulator:
+        options.setdefault("dialect", emulator_dialect)
         emulator = Emulator(tmp_path / f"emulator-{len(started) + 1}", **options)
         started.append(emulator)
         return emulator.start()

@@ -36,7 +36,7 @@ class Case:
         return f"case-{CASES.index(self) + 1:02d}"
 
 
-SITE = {"name": "Valid Shop Name", "address": "1 Valid Street", "town": "Validtown", "postcode": "VA1 1AA"}
+SITE = {"name": "Valid Shop Name", "address": "1 Valid Street", "town": "Validtown", "postcode": "VA1 1AA", "country": "gb"}
 BATCH = {"location": "1001", "batch_name": "Valid batch", "description": "Valid", "quantity": 10, "access_type": "time",
          "validity_minutes": 60, "session_timeout": 30, "code_length": 6, "splash_page_id": "external"}
 DEVICE = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -51,11 +51,13 @@ CASES = [
     Case("ct_location", "empty name", {**SITE, "name": ""}, r"\bname\b"),
     Case("ct_location", "whitespace name", {**SITE, "name": "   "}, r"\bname\b"),
     Case("ct_location", "name too short", {**SITE, "name": "Shop"}, r"\bname\b.*\b5\b"),
-    Case("ct_location", "name too long", {**SITE, "name": "x" * 101}, r"\bname\b.*\b100\b"),
-    Case("ct_location", "non-ASCII name too long, counted in characters", {**SITE, "name": "é" * 101}, r"\bname\b.*got 101"),
+    # 255 is the longest name even for a location that exists (CT's settings form); 100 applies only to a create.
+    Case("ct_location", "name too long", {**SITE, "name": "x" * 256}, r"\bname\b.*\b255\b"),
+    Case("ct_location", "non-ASCII name too long, counted in characters", {**SITE, "name": "é" * 256}, r"\bname\b.*got 256"),
     Case("ct_location", "non-ASCII name too short", {**SITE, "name": "Çé"}, r"\bname\b.*got 2"),
-    Case("ct_location", "postcode too short", {**SITE, "postcode": "AB"}, r"\bpostcode\b"),
-    Case("ct_location", "postcode too long", {**SITE, "postcode": "TOOLONGPC"}, r"\bpostcode\b"),
+    Case("ct_location", "blank postcode", {**SITE, "postcode": "  "}, r"\bpostcode\b"),
+    Case("ct_location", "postcode too long", {**SITE, "postcode": "P" * 256}, r"\bpostcode\b.*\b255\b"),
+    Case("ct_location", "country not a two-letter code", {**SITE, "country": "United Kingdom"}, r"\bcountry\b"),
     Case("ct_location", "malformed id", {"id": "Not A Slug!", "name": "Valid Shop Name"}, r"\bid\b"),
     Case("ct_location", "unknown state", {**SITE, "state": "deleted"}, r"\bstate\b"),
     Case("ct_location", "unknown option", {**SITE, "colour": "red"}, r"\bcolour\b"),
@@ -71,6 +73,8 @@ CASES = [
     Case("ct_locations", "entry without name or id", {"locations": [{"address": "1 Valid Street"}]}, r"locations\[0\] needs a name"),
     Case("ct_locations", "duplicate ids", {"locations": [{"id": "1001", "phone": "1"}, {"id": "1001", "phone": "2"}]}, r"locations\[1\]\.id"),
     Case("ct_locations", "unknown purge", {"locations": [SITE], "purge": "yes"}, r"\bpurge\b"),
+    Case("ct_locations", "purge_max_share above 1", {"locations": [SITE], "purge": "archive", "purge_max_share": 1.5}, r"\bpurge_max_share\b"),
+    Case("ct_locations", "purge_max_share negative", {"locations": [SITE], "purge": "delete", "purge_max_share": -0.1}, r"\bpurge_max_share\b"),
     Case("ct_locations", "unknown entry option", {"locations": [{**SITE, "colour": "red"}]}, r"\bcolour\b"),
     Case("ct_locations", "locations a list of names, not of dicts", {"locations": ["Valid Shop Name"]}, r"\blocations\b"),
     Case("ct_locations", "locations a dict, not a list", {"locations": SITE}, r"\blocations\b"),
@@ -100,6 +104,8 @@ CASES = [
     Case("ct_voucher", "malformed id", {**BATCH, "id": "xyz"}, r"\bid\b"),
     Case("ct_voucher", "validity_minutes on a data batch", {**BATCH, "access_type": "data", "data_limit_mb": 100}, r"\bvalidity_minutes\b"),
     Case("ct_voucher", "session longer than validity", {**BATCH, "session_timeout": 90}, r"\bsession_timeout\b"),
+    Case("ct_voucher", "access_period without single-use codes", {**BATCH, "access_period": 60}, r"\baccess_period\b.*restrict_period: all"),
+    Case("ct_voucher", "access_period above 43201", {**BATCH, "restrict_period": "all", "access_period": 50000}, r"\baccess_period\b"),
     Case("ct_voucher", "whitespace location", {**BATCH, "location": "   "}, r"\blocation\b"),
     # ct_voucher_info
     Case("ct_voucher_info", "malformed id", {"location": "1001", "id": "not-hex"}, r"\bid\b"),

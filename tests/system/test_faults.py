@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ctsystem.ansible_run import Ansible
 from ctsystem.collection import PLAYBOOKS, has_plugin
 from ctsystem.evidence import comparable_state, duplicates, state_differences
@@ -67,6 +68,7 @@ def run_everything(emulator, workdir, scenario_vars, inputs, sources, outcome):
     outcome["stats"] = emulator.stats()
 
 
+@pytest.mark.both_dialects
 def test_scenario_under_20_percent_faults_ends_in_the_fault_free_state(start_emulator, tmp_path, scenario_vars):
     clean = start_emulator()
     faulty = start_emulator(**FAULTS)

@@ -106,7 +106,7 @@ class Case:
                     "client_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "client_secret": "notverysecret0123456789"}
         args = {**common, "api_url": f"{base}/{self.host}/ct-api/api/v1", "auth_url": f"{base}/{self.host}/ct-id", "access_token": "static-token-0001"}
         if self.target == "ct_create":
-            args.update(name="Malformed Reply Cafe", address="1 Broken Street", town="Errorton", postcode="ER1 1OR")
+            args.update(name="Malformed Reply Cafe", address="1 Broken Street", town="Errorton", postcode="ER1 1OR", country="gb")
         return args
 
 

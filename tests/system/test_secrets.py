@@ -130,7 +130,7 @@ def test_no_secret_in_any_output_at_vvvv_failures_included(start_emulator, raw_s
         return dict(conn, api_url=f"{base}/cthings-api", auth_url=f"http://127.0.0.1:{hostile_server.port}/any/cthings-auth/token",
                     token_store=str(hostile_store))
 
-    new_site = {"name": "Echo Chamber Cafe", "address": "1 Echo Street", "town": "Echoton", "postcode": "EC1 1EC"}
+    new_site = {"name": "Echo Chamber Cafe", "address": "1 Echo Street", "town": "Echoton", "postcode": "EC1 1EC", "country": "gb"}
     # The hostile server forwards first: its token store then holds real tokens, which later requests use.
     warm_up = [("warm up CT", "ct_location_info", via_hostile("m500", ct, "ct")),
                ("warm up cThings", "cthings_device_info", via_hostile("m500", cthings, "cthings"))]

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 from ctsystem.collection import CONNECTION_PLUGINS, PLAYBOOKS, SYSTEM_DIR
+from ctsystem.dialects import across_dialects
 from ctsystem.evidence import stored_ct_entry
 
 HOSTS = [f"fork{number:02d}" for number in range(1, 21)]
@@ -61,7 +62,8 @@ def refresh_is_accepted(emulator, refresh_token: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("rotation", ["on_use", "strict"])
+# Each rotation once, each with another dialect (the 2015-era Doorkeeper the dashboard suggests rotates strictly).
+@across_dialects("rotation", ["strict", "on_use"])
 def test_twenty_forks_survive_revocations_without_invalid_grant(start_emulator, ansible, tmp_path, token_store, scenario_vars, rotation):
     emulator = start_emulator(revoke_every=REVOKE_EVERY, ct_rotation=rotation)
     inventory = hosts_inventory(ansible, tmp_path)
@@ -166,3 +168,36 @@ def assert_nothing_lost(ansible, emulator, token_store: Path, extra_vars: dict, 
     assert refresh_is_accepted(emulator, new_refresh)
     json.loads(token_store.read_text(encoding="utf-8"))  # and the store is whole
     assert os.stat(token_store).st_size > 0
+
+
+@pytest.mark.both_dialects
+@pytest.mark.parametrize("rotation", ["on_use", "strict"])
+def test_a_lost_refresh_reply_is_survived_or_ends_in_run_ct_auth_again(start_emulator, ansible, tmp_path, token_store, scenario_vars, rotation):
+    """The refresh is made but its reply never arrives. Revoking on first use, the old refresh token still works and the
+    resent refresh gets in. Revoking at refresh (a 2015-era Doorkeeper, as CT's may be), it is dead with the reply: the
+    task fails saying to run ct_auth again, and doing so recovers."""
+    emulator = start_emulator(ct_rotation=rotation)
+    extra_vars = scenario_vars(emulator, token_store)
+    emulator.configure(lose_refresh_replies=1)
+    run = ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars)
+    listed = run.one("List the locations")
+    stats = emulator.stats()
+    assert stats["token_requests"]["ct"]["refresh_token"] == 2, stats  # the lost one and one more, never a third
+    if rotation == "on_use":
+        assert listed.status == "ok", listed.result
+        assert stats["token_errors"] == {}, stats
+        assert refresh_is_accepted(emulator, stored_ct_entry(token_store)["refresh_token"])
+        return
+    assert listed.failed
+    assert "reply to a token refresh was lost" in listed.msg and "run ctcloud.cloud.ct_auth again" in listed.msg, listed.msg
+    assert listed.python_traceback() is None
+    assert stats["hosts"]["ct_api"] == 0 and stats["token_errors"] == {"invalid_grant": 1}, stats
+
+    # What the message says to do: the browser step again, into the same store; later runs need no refresh_token.
+    authorize = tmp_path / "authorize.yml"
+    exchange = {**extra_vars["ct_conn"], "redirect_uri": emulator.ct["redirect_uri"], "code": emulator.authorization_code()}
+    authorize.write_text(json.dumps([{"hosts": "targets", "gather_facts": False, "tasks": [
+        {"name": "Exchange the new code", "ctcloud.cloud.ct_auth": exchange}]}]), encoding="utf-8")
+    ansible.playbook(authorize, extra_vars).check()
+    without_token = dict(extra_vars, ct_conn={key: value for key, value in extra_vars["ct_conn"].items() if key != "refresh_token"})
+    assert ansible.playbook(PLAYBOOKS / "ping.yml", without_token).check().one("List the locations").status == "ok"

@@ -20,16 +20,18 @@ from werkzeug.wrappers import Request, Response
 from ctcloud_emulator import ct_api, cthings_api
 from ctcloud_emulator.admin import Admin
 from ctcloud_emulator.ct_auth import CtAuth
+from ctcloud_emulator.cthings_admin import CthingsAdmin
 from ctcloud_emulator.cthings_auth import CthingsAuth
 from ctcloud_emulator.services import ADMIN, API_HOSTS, CT_API, Endpoint, Services
 from ctcloud_emulator.web import json_response
+from ctcloud_emulator.webhooks import WebhookSender
 
 LOG = logging.getLogger("ctcloud_emulator")
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class EmulatorApp:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, webhooks: WebhookSender | None = None) -> None:
         self.services = services
         rules = [
             *CtAuth(services).rules(),
@@ -37,6 +39,7 @@ class EmulatorApp:
             *CthingsAuth(services).rules(),
             *cthings_api.CthingsApi(services).rules(),
             *Admin(services).rules(),
+            *CthingsAdmin(services, webhooks or WebhookSender()).rules(),
         ]
         # No trailing-slash redirects: an API client must get an answer, not a 308.
         self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)

@@ -11,8 +11,10 @@ from types import FrameType
 
 from ctcloud_emulator import config
 from ctcloud_emulator.config import Knobs, SeedParams
+from ctcloud_emulator.dialects import DEFAULT, DIALECTS
 from ctcloud_emulator.persistence import StateFileError, write_atomically
 from ctcloud_emulator.server import LOOPBACK, Emulator
+from ctcloud_emulator.webhooks import WebhookError, WebhookTarget
 
 
 def _argument_type(parser_function: Callable[[str], object], name: str) -> Callable[[str], object]:
@@ -38,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name}", type=_argument_type(config.non_negative_int, name), default=getattr(seed_defaults, name),
                             help=f"seeded {name} (default %(default)s)")
     parser.add_argument("--seed", type=int, default=seed_defaults.seed, help="seed of the data and the credentials")
+    parser.add_argument("--dialect", choices=sorted(DIALECTS), default=DEFAULT.name,
+                        help="dashboard: the APIs as the vendor's dashboard shows them; legacy: the emulator of 0.1.0 (default %(default)s)")
     knob_help = {
         "fault_rate": "fraction of API requests answered with a fault",
         "fault_statuses": "comma-separated fault statuses (429, 502, 503, 504)",
@@ -49,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "voucher_delay": "seconds until a voucher batch is completed",
         "ct_rotation": "on_use (Doorkeeper default) or strict",
         "latency_ms": "milliseconds added to every API request",
+        "search_lag": "seconds the dashboard dialect's q search index lags behind writes",
+        "lose_refresh_replies": "lose the replies of the next N CT refresh grants (the grant is made, the connection closes)",
     }
     for name, parse in config.KNOB_PARSERS.items():
         default = getattr(defaults, name)
@@ -58,7 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-file", help="load state from this file if it exists; save it atomically after changes and on exit")
     parser.add_argument("--ready-file", help="also write the start-up line to this file")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--pose-as-real-cloud", action="store_true",
+                        help="do not announce itself on /_admin/identity: the shipped playbooks then refuse to write to it, "
+                             "as they refuse a real cloud")
+    webhook = parser.add_argument_group("cThings webhooks", "where POST /_admin/cthings/webhook/send delivers readings (loopback only)")
+    for name, text in (("url", "http(s) URL of the receiver"), ("basic-username", "Basic authorization user"),
+                       ("basic-password", "Basic authorization password"), ("header-name", "name of a custom auth header"),
+                       ("header-value", "value of that header"), ("ca-file", "CA bundle that signed an https receiver's certificate")):
+        webhook.add_argument(f"--webhook-{name}", dest=f"webhook_{name.replace('-', '_')}", metavar="VALUE", help=text)
     return parser
+
+
+def webhook_target(options: argparse.Namespace) -> WebhookTarget | None:
+    values = {name: getattr(options, f"webhook_{name}") for name in WebhookTarget.OPTIONS}
+    if not any(values.values()):
+        return None
+    return WebhookTarget.from_options({name: value for name, value in values.items() if value is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     knobs = Knobs(**{name: getattr(options, name) for name in config.KNOB_PARSERS})
     seed_params = SeedParams(locations=options.locations, boxes=options.boxes, devices=options.devices, seed=options.seed)
     try:
-        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose)
+        webhook = webhook_target(options)
+    except WebhookError as error:
+        parser.error(f"--webhook-*: {error}")
+    try:
+        emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose,
+                            webhook=webhook, dialect=DIALECTS[options.dialect], pose_as_real_cloud=options.pose_as_real_cloud)
     except StateFileError as error:
         parser.error(str(error))
     except OSError as error:

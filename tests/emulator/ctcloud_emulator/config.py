@@ -101,6 +101,10 @@ class Knobs:
     voucher_delay: float = 0.5
     ct_rotation: str = "on_use"
     latency_ms: float = 0.0
+    # The dashboard dialect's search index (`q`) shows a write this many seconds after it happened.
+    search_lag: float = 10.0
+    # The next N CT refresh grants are made, then their replies are lost (the connection closes unanswered).
+    lose_refresh_replies: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -132,6 +136,8 @@ KNOB_PARSERS: dict[str, Callable[[Any], Any]] = {
     "voucher_delay": non_negative_number,
     "ct_rotation": rotation_mode,
     "latency_ms": non_negative_number,
+    "search_lag": non_negative_number,
+    "lose_refresh_replies": non_negative_int,
 }
 
 

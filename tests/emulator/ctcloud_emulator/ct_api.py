@@ -10,7 +10,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from ctcloud_emulator.ct_store import Invalid, NotFound
+from ctcloud_emulator.ct_store import Invalid, NotFound, Refused
 from ctcloud_emulator.seed_data import ACCOUNT_USER_ID
 from ctcloud_emulator.services import CT_API, Endpoint, Services
 from ctcloud_emulator.web import MalformedBody, bearer_token, json_body, json_response, no_content, optional_int
@@ -129,6 +129,8 @@ class CtApi:
                 return json_response({"message": str(error)}, 404)
             except Invalid as error:
                 return json_response({"errors": error.errors}, 422)
+            except Refused as error:
+                return json_response({"errors": [str(error)]}, 422)
             except ParamMissing as error:
                 return json_response({"errors": [f"param is missing or the value is empty: {error}"]}, 400)
             except MalformedBody as error:
@@ -137,6 +139,24 @@ class CtApi:
 
     def _wrote(self, resource: str, request: Request) -> None:
         self.services.stats.count_write(resource, request.method)
+
+    # ---- the dialect's reply shapes ---------------------------------------------------------
+
+    def _location(self, record: Mapping[str, Any], single: bool) -> dict[str, Any]:
+        """The dashboard reads only `archived` (1/0 or a boolean) and never sees a `state`."""
+        dialect = self.services.dialect
+        view = dict(record)
+        if not dialect.location_state_in_replies:
+            view.pop("state", None)
+        if single and dialect.archived_as_integer:
+            view["archived"] = int(bool(view["archived"]))
+        return view
+
+    def _box(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The dashboard compares `parseInt(data.id) === box.id`: box ids are integers there."""
+        if not self.services.dialect.dashboard_boxes:
+            return dict(record)
+        return {**record, "id": int(record["id"])}
 
     # ---- account ----------------------------------------------------------------------------
 
@@ -154,32 +174,36 @@ class CtApi:
 
     def list_locations(self, request: Request) -> Response:
         args = request.args
-        locations = self.store.list_locations(args.get("q"), args.get("sort"), args.get("direction"))
-        return json_response(paginated("locations", locations, request))
+        locations = self.store.list_locations(args.get("q"), args.get("sort"), args.get("direction"), args.get("location_name"),
+                                              time.time(), self.services.knobs.search_lag)
+        page = paginated("locations", locations, request)
+        page["locations"] = [self._location(location, single=False) for location in page["locations"]]
+        return json_response(page)
 
     def get_location(self, request: Request, ref: str) -> Response:
         del request
-        return json_response(self.store.get_location(ref))
+        return json_response(self._location(self.store.get_location(ref), single=True))
 
     def create_location(self, request: Request) -> Response:
-        location = self.store.create_location(wrapped_params(request, "location"), time.time())
+        location = self.store.create_location(wrapped_params(request, "location"), time.time(), self.services.knobs.search_lag)
         self._wrote("locations", request)
-        return json_response(location, 201)
+        return json_response(self._location(location, single=True), 201)
 
     def update_location(self, request: Request, ref: str) -> Response:
-        location = self.store.update_location(ref, wrapped_params(request, "location"), time.time())
+        location = self.store.update_location(ref, wrapped_params(request, "location"), time.time(), self.services.knobs.search_lag)
         self._wrote("locations", request)
-        return json_response(location)
+        return json_response(self._location(location, single=True))
 
     def delete_location(self, request: Request, ref: str) -> Response:
-        self.store.delete_location(ref)
+        self.store.delete_location(ref, time.time(), self.services.knobs.search_lag)
         self._wrote("locations", request)
         return no_content()
 
     # ---- vouchers ---------------------------------------------------------------------------
 
     def list_vouchers(self, request: Request, ref: str) -> Response:
-        vouchers = self.store.list_vouchers(ref, request.args.get("q"), request.args.get("batch_name"), time.time())
+        vouchers = self.store.list_vouchers(ref, request.args.get("q"), request.args.get("batch_name"), time.time(),
+                                            self.services.knobs.search_lag)
         return json_response(paginated("vouchers", vouchers, request))
 
     def get_voucher(self, request: Request, ref: str, unique_id: str) -> Response:
@@ -188,17 +212,18 @@ class CtApi:
 
     def create_voucher(self, request: Request, ref: str) -> Response:
         params = wrapped_params(request, "voucher")
-        voucher = self.store.create_voucher(ref, params, time.time(), self.services.knobs.voucher_delay)
+        knobs = self.services.knobs
+        voucher = self.store.create_voucher(ref, params, time.time(), knobs.voucher_delay, knobs.search_lag)
         self._wrote("vouchers", request)
         return json_response(voucher, 201)
 
     def update_voucher(self, request: Request, ref: str, unique_id: str) -> Response:
-        voucher = self.store.update_voucher(ref, unique_id, wrapped_params(request, "voucher"), time.time())
+        voucher = self.store.update_voucher(ref, unique_id, wrapped_params(request, "voucher"), time.time(), self.services.knobs.search_lag)
         self._wrote("vouchers", request)
         return json_response(voucher)
 
     def delete_voucher(self, request: Request, ref: str, unique_id: str) -> Response:
-        self.store.delete_voucher(ref, unique_id)
+        self.store.delete_voucher(ref, unique_id, time.time(), self.services.knobs.search_lag)
         self._wrote("vouchers", request)
         return no_content()
 
@@ -210,13 +235,15 @@ class CtApi:
 
     def list_boxes(self, request: Request) -> Response:
         filters = {name: request.args.get(name) or None for name in ("location_id", "q", "state", "firmware_version", "machine_type")}
-        return json_response(paginated("boxes", self.store.list_boxes(filters, time.time()), request))
+        page = paginated("boxes", self.store.list_boxes(filters, time.time()), request)
+        page["boxes"] = [self._box(box) for box in page["boxes"]]
+        return json_response(page)
 
     def get_box(self, request: Request, slug: str) -> Response:
         del request
-        return json_response(self.store.get_box(slug, time.time()))
+        return json_response(self._box(self.store.get_box(slug, time.time())))
 
     def update_box(self, request: Request, slug: str) -> Response:
         box = self.store.box_action(slug, wrapped_params(request, "box"), time.time(), self.services.knobs.reboot_delay)
         self._wrote("boxes", request)
-        return json_response(box)
+        return json_response(self._box(box))

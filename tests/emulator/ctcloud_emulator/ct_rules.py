@@ -9,6 +9,7 @@ parameters; values are cast the way ActiveRecord casts them ("10" → 10).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -165,15 +166,20 @@ class _Cleaner:
 
 LOCATION_OPTIONAL_TEXT = ("street", "phone1", "location_website", "location_type", "timezone", "development_mode", "meraki_secret")
 LOCATION_STATES = ("active", "archived")
+# (minimum, maximum) length of the required text fields: the dashboard's create form (locations/new/_index.html)
+# and its settings form (locations/settings/_main.html), which allows more and has no minimum but the name's.
+LOCATION_CREATE_LENGTHS = {"location_name": (5, 100), "location_address": (5, 200), "town": (3, 200), "postcode": (3, 8)}
+LOCATION_UPDATE_LENGTHS = {"location_name": (5, 255), "location_address": (None, 255), "town": (None, 255), "postcode": (None, 255)}
+COUNTRY_CODE = re.compile(r"^[a-z]{2}$")  # the country-select's lowercase ISO 3166-1 alpha-2 codes
 
 
 def clean_location(payload: Mapping[str, Any], creating: bool) -> tuple[dict[str, Any], Errors]:
-    """Create: the four address fields are required. Update: only the fields sent are checked."""
+    """Create: the four address fields and the country are required. Update: only the fields sent are checked."""
     cleaner = _Cleaner(payload)
-    cleaner.text("location_name", 5, 100, required=creating or "location_name" in payload)
-    cleaner.text("location_address", 5, 200, required=creating or "location_address" in payload)
-    cleaner.text("town", 3, None, required=creating or "town" in payload)
-    cleaner.text("postcode", 3, 8, required=creating or "postcode" in payload)
+    lengths = LOCATION_CREATE_LENGTHS if creating else LOCATION_UPDATE_LENGTHS
+    for field, (minimum, maximum) in lengths.items():
+        cleaner.text(field, minimum, maximum, required=creating or field in payload)
+    _country(cleaner, required=creating)
     for field in LOCATION_OPTIONAL_TEXT:
         cleaner.text(field, None, None)
     cleaner.boolean("daily_limit")
@@ -183,6 +189,18 @@ def clean_location(payload: Mapping[str, Any], creating: bool) -> tuple[dict[str
         # The server sets `state: active` on create; archive/restore is an update.
         cleaner.choice("state", LOCATION_STATES)
     return cleaner.values, cleaner.errors
+
+
+def _country(cleaner: _Cleaner, required: bool) -> None:
+    if cleaner.payload.get("country") in (None, ""):
+        if required or "country" in cleaner.payload:
+            cleaner.add_error("country", BLANK)
+        return
+    value = cleaner.payload["country"]
+    if isinstance(value, str) and COUNTRY_CODE.match(value):
+        cleaner.values["country"] = value
+    else:
+        cleaner.add_error("country", NOT_IN_LIST)
 
 
 # ---- vouchers -------------------------------------------------------------------------------
@@ -199,8 +217,12 @@ VOUCHER_DEFAULTS = {
     "upload_speed": 1024,
     "validity_minutes": None,
     "access_restrict_data": None,
+    "access_period": None,
 }
-VOUCHER_FIXED_FIELDS = ("quantity", "voucher_format", "access_restrict_period", "access_type", "length")
+# splash_page_id: the edit form disables it once the batch exists (vouchers/_form.html).
+VOUCHER_FIXED_FIELDS = ("quantity", "voucher_format", "access_restrict_period", "access_type", "length", "splash_page_id")
+SINGLE_USE = "all"  # access_restrict_period "all" is the dashboard's "Single-use"
+ACCESS_PERIOD_MAX = 43_201
 # (minimum, maximum) of the integer settings; session_timeout's upper bound is validity_minutes.
 VOUCHER_INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
     "quantity": (10, 1000),
@@ -212,6 +234,7 @@ VOUCHER_INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
     "simultaneous_use": (1, 100),
     "download_speed": (56, 102_400),
     "upload_speed": (56, 102_400),
+    "access_period": (1, ACCESS_PERIOD_MAX),
 }
 VOUCHER_REQUIRED = ("batch_name", "batch_description", "quantity", "access_type", "session_timeout", "length", "splash_page_id")
 
@@ -267,16 +290,23 @@ def _cross_check(cleaner: _Cleaner, merged: Mapping[str, Any]) -> None:
             cleaner.add_error("session_timeout", "must be less than or equal to validity_minutes")
     elif access_type == ACCESS_DATA and merged.get("access_restrict_data") is None and "access_restrict_data" not in cleaner.errors:
         cleaner.add_error("access_restrict_data", BLANK)
+    # "Single-Use Limit (mins)": required with single-use codes, at least validity_minutes.
+    if merged.get("access_restrict_period") == SINGLE_USE and "access_period" not in cleaner.errors:
+        period, validity = merged.get("access_period"), merged.get("validity_minutes")
+        if period is None:
+            cleaner.add_error("access_period", BLANK)
+        elif validity is not None and period < validity:
+            cleaner.add_error("access_period", "must be greater than or equal to validity_minutes")
 
 
 VOUCHER_CREATE_FIELDS = (
     "batch_name", "batch_description", "quantity", "access_type", "validity_minutes", "access_restrict_data",
     "session_timeout", "length", "splash_page_id", "idle_timeout", "simultaneous_use", "access_restrict_period",
-    "voucher_format", "download_speed", "upload_speed",
+    "voucher_format", "download_speed", "upload_speed", "access_period",
 )
 VOUCHER_MUTABLE_FIELDS = (
     "is_active", "batch_name", "batch_description", "validity_minutes", "access_restrict_data", "session_timeout",
-    "idle_timeout", "simultaneous_use", "download_speed", "upload_speed", "splash_page_id",
+    "idle_timeout", "simultaneous_use", "download_speed", "upload_speed", "access_period",
 )
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ctcloud_emulator import ct_rules
+from ctcloud_emulator.dialects import DEFAULT, Dialect
+from ctcloud_emulator.search import SearchIndex, ranked_matches
 from ctcloud_emulator.seed_data import (
     ACCOUNT_USER_ID,
     LOCATION_FIELDS,
@@ -35,8 +37,14 @@ BOX_ACTION_STATES = {"reboot": "rebooting", "reset": "rebooting", "resync": "pro
 VOUCHER_VIEW_FIELDS = (
     "unique_id", "location_id", "batch_name", "batch_description", "quantity", "is_active", "completed", "created_at",
     "csv_link", "pdf_link", "splash_page_id", "access_type", "validity_minutes", "access_restrict_data", "session_timeout",
-    "idle_timeout", "simultaneous_use", "access_restrict_period", "voucher_format", "download_speed", "upload_speed", "length",
+    "idle_timeout", "simultaneous_use", "access_restrict_period", "access_period", "voucher_format", "download_speed",
+    "upload_speed", "length",
 )
+# What `q` searches (contract: name, address or town of a location; the name of a voucher batch).
+LOCATION_SEARCH_FIELDS = ("location_name", "location_address", "town")
+VOUCHER_SEARCH_FIELDS = ("batch_name",)
+SESSION_DATA_REFUSAL = "You cannot delete a location with session data."  # the dashboard's own words
+UP_STATES = ("online", "splash_only")
 
 
 class NotFound(Exception):
@@ -49,6 +57,10 @@ class Invalid(Exception):
     def __init__(self, errors: ct_rules.Errors) -> None:
         super().__init__(errors)
         self.errors = errors
+
+
+class Refused(Exception):
+    """A request the server understood and will not carry out: 422 `{"errors": [message]}`."""
 
 
 def _public(record: Record) -> Record:
@@ -72,9 +84,13 @@ def _matches(needle: str, *haystacks: str | None) -> bool:
 class CtStore:
     """All CT records; every public method holds the state lock."""
 
-    def __init__(self, lock: threading.RLock, on_change: Callable[[], None]) -> None:
+    def __init__(self, lock: threading.RLock, on_change: Callable[[], None], dialect: Dialect = DEFAULT) -> None:
         self._lock = lock
         self._on_change = on_change
+        self.dialect = dialect
+        # What `q` finds in the dashboard dialect: the records as they were some seconds ago.
+        self.location_index = SearchIndex()
+        self.voucher_index = SearchIndex()
         self.data_seed = 0
         self.locations: dict[str, Record] = {}
         self.location_ids_by_slug: dict[str, str] = {}
@@ -102,10 +118,14 @@ class CtStore:
             self.locations = {record["id"]: record for record in saved["locations"]}
             self.location_ids_by_slug = {record["slug"]: record["id"] for record in saved["locations"]}
             self.vouchers = {record["unique_id"]: record for record in saved["vouchers"]}
-            self.boxes = {record["id"]: {"_action_done_at": None, "_state_before": None, **record} for record in saved["boxes"]}
+            self.boxes = {record["id"]: {"_action_done_at": None, "_state_before": None, "allowed_job": record["state"] != "offline", **record}
+                          for record in saved["boxes"]}
             self.box_ids_by_slug = {record["slug"]: record["id"] for record in saved["boxes"]}
             self.next_location_id = saved["next_location_id"]
             self.next_voucher_serial = saved["next_voucher_serial"]
+            # Loaded data is indexed already: only later writes lag.
+            self.location_index.load(self.locations)
+            self.voucher_index.load(self.vouchers)
         self._on_change()
 
     def snapshot(self) -> dict[str, Any]:
@@ -142,10 +162,22 @@ class CtStore:
             raise NotFound("Couldn't find Location")
         return location
 
-    def list_locations(self, query: str | None, sort: str | None, direction: str | None) -> list[Record]:
+    def list_locations(self, query: str | None, sort: str | None, direction: str | None, location_name: str | None = None,
+                       now: float = 0.0, search_lag: float = 0.0) -> list[Record]:
+        """``location_name`` is an exact filter on the stored names; ``q`` is the dialect's search (see dialects.py)."""
         with self._lock:
             locations = list(self.locations.values())
-        if query:
+            indexed = self.location_index.visible(now, search_lag) if query and self.dialect.search_index else None
+        if location_name is not None:
+            locations = [loc for loc in locations if loc["location_name"] == location_name]
+        if query and indexed is not None:
+            # A search engine matches words and ranks; the records shown are the database's current ones.
+            current = {loc["id"]: loc for loc in locations}
+            indexed.sort(key=lambda pair: int(pair[0]))
+            locations = [current[key] for key in ranked_matches(query, indexed, LOCATION_SEARCH_FIELDS) if key in current]
+            if not sort:
+                return locations
+        elif query:
             needle = query.casefold()
             locations = [loc for loc in locations if _matches(needle, loc["location_name"], loc["location_address"], loc["town"])]
         field = sort if sort in LOCATION_FIELDS else "id"  # an unknown sort field falls back to the default
@@ -156,7 +188,7 @@ class CtStore:
         with self._lock:
             return self._location(ref)
 
-    def create_location(self, payload: Mapping[str, Any], now: float) -> Record:
+    def create_location(self, payload: Mapping[str, Any], now: float, search_lag: float = 0.0) -> Record:
         values, errors = ct_rules.clean_location(payload, creating=True)
         if errors:
             raise Invalid(errors)
@@ -175,10 +207,11 @@ class CtStore:
             record.update(values)
             self.locations[location_id] = record
             self.location_ids_by_slug[record["slug"]] = location_id
+            self.location_index.write(location_id, record, now, search_lag)
         self._on_change()
         return record
 
-    def update_location(self, ref: str, payload: Mapping[str, Any], now: float) -> Record:
+    def update_location(self, ref: str, payload: Mapping[str, Any], now: float, search_lag: float = 0.0) -> Record:
         values, errors = ct_rules.clean_location(payload, creating=False)
         with self._lock:
             current = self._location(ref, allow_slug=False)
@@ -186,24 +219,57 @@ class CtStore:
                 raise Invalid(errors)
             if "state" in values:
                 values["archived"] = values["state"] == "archived"
-            if all(current[field] == value for field, value in values.items()):
+            if all(current.get(field) == value for field, value in values.items()):
                 return current  # Rails does not touch updated_at when nothing changed
             record = {**current, **values, "updated_at": int(now)}
+            if self.dialect.slug_follows_name and record["location_name"] != current["location_name"]:
+                self._reslug(record)
             self.locations[record["id"]] = record
+            self.location_index.write(record["id"], record, now, search_lag)
         self._on_change()
         return record
 
-    def delete_location(self, ref: str) -> None:
-        """Its vouchers go with it; its boxes stay, unassigned."""
+    def _reslug(self, record: Record) -> None:
+        """friendly_id without history: a new slug from the new name; the old one finds nothing. Holds the lock."""
+        old_slug = record["slug"]
+        record["slug"] = location_slug(self.data_seed, int(record["id"]), record["location_name"])
+        if record["slug"] == old_slug:
+            return
+        del self.location_ids_by_slug[old_slug]
+        self.location_ids_by_slug[record["slug"]] = record["id"]
+        for box_id, box in list(self.boxes.items()):
+            if box["location_id"] == record["id"]:
+                self.boxes[box_id] = {**box, "location_slug": record["slug"]}
+
+    def delete_location(self, ref: str, now: float = 0.0, search_lag: float = 0.0) -> None:
+        """Its vouchers go with it; its boxes stay, unassigned. The dashboard dialect keeps locations with session data."""
         with self._lock:
             location = self._location(ref, allow_slug=False)
+            if self.dialect.delete_refused_with_sessions and location["clients_total"]:
+                raise Refused(SESSION_DATA_REFUSAL)
             del self.locations[location["id"]]
             del self.location_ids_by_slug[location["slug"]]
-            self.vouchers = {uid: voucher for uid, voucher in self.vouchers.items() if voucher["location_id"] != location["id"]}
+            self.location_index.write(location["id"], None, now, search_lag)
+            for unique_id, voucher in list(self.vouchers.items()):
+                if voucher["location_id"] == location["id"]:
+                    del self.vouchers[unique_id]
+                    self.voucher_index.write(unique_id, None, now, search_lag)
             for box_id, box in list(self.boxes.items()):
                 if box["location_id"] == location["id"]:
                     self.boxes[box_id] = {**box, "location_id": None, "location_slug": None}
         self._on_change()
+
+    def admin_set_location(self, ref: str, fields: Mapping[str, Any]) -> Record:
+        """Set fields the API does not let a client write (its counters, say); KeyError names an unknown field."""
+        with self._lock:
+            location = self._location(ref)
+            unknown = [field for field in fields if field not in location or field in ("id", "slug", "location_name")]
+            if unknown:
+                raise KeyError(unknown[0])
+            location = {**location, **fields}
+            self.locations[location["id"]] = location
+        self._on_change()
+        return location
 
     # ---- vouchers -------------------------------------------------------------------------
 
@@ -212,7 +278,7 @@ class CtStore:
         files = f"{VOUCHER_FILES_BASE}/{voucher['unique_id']}"
         view = {**voucher, "completed": completed, "csv_link": f"{files}.csv" if completed else None,
                 "pdf_link": f"{files}.pdf" if completed else None}
-        return {field: view[field] for field in VOUCHER_VIEW_FIELDS}
+        return {field: view.get(field) for field in VOUCHER_VIEW_FIELDS}  # .get: a state file saved before access_period
 
     def _voucher(self, location_ref: str, unique_id: str) -> Record:
         location = self._location(location_ref)
@@ -221,13 +287,17 @@ class CtStore:
             raise NotFound("Couldn't find Voucher")
         return voucher
 
-    def list_vouchers(self, location_ref: str, query: str | None, batch_name: str | None, now: float) -> list[Record]:
+    def list_vouchers(self, location_ref: str, query: str | None, batch_name: str | None, now: float, search_lag: float = 0.0) -> list[Record]:
         with self._lock:
             location_id = self._location(location_ref)["id"]
             vouchers = [voucher for voucher in self.vouchers.values() if voucher["location_id"] == location_id]
+            indexed = self.voucher_index.visible(now, search_lag) if query and self.dialect.search_index else None
         if batch_name is not None:
             vouchers = [voucher for voucher in vouchers if voucher["batch_name"] == batch_name]
-        if query:
+        if query and indexed is not None:
+            current = {voucher["unique_id"]: voucher for voucher in vouchers}
+            vouchers = [current[key] for key in ranked_matches(query, indexed, VOUCHER_SEARCH_FIELDS) if key in current]
+        elif query:
             needle = query.casefold()
             vouchers = [voucher for voucher in vouchers if needle in voucher["batch_name"].casefold()]
         return [self._voucher_view(voucher, now) for voucher in vouchers]
@@ -236,7 +306,8 @@ class CtStore:
         with self._lock:
             return self._voucher_view(self._voucher(location_ref, unique_id), now)
 
-    def create_voucher(self, location_ref: str, payload: Mapping[str, Any], now: float, generation_seconds: float) -> Record:
+    def create_voucher(self, location_ref: str, payload: Mapping[str, Any], now: float, generation_seconds: float,
+                       search_lag: float = 0.0) -> Record:
         with self._lock:
             location = self._location(location_ref)
             values, errors = ct_rules.clean_voucher_create(payload)
@@ -247,10 +318,11 @@ class CtStore:
             record = new_voucher_record(unique_id, location["id"], int(now), values)
             record["_ready_at"] = now + generation_seconds
             self.vouchers[unique_id] = record
+            self.voucher_index.write(unique_id, record, now, search_lag)
         self._on_change()
         return self._voucher_view(record, now)
 
-    def update_voucher(self, location_ref: str, unique_id: str, payload: Mapping[str, Any], now: float) -> Record:
+    def update_voucher(self, location_ref: str, unique_id: str, payload: Mapping[str, Any], now: float, search_lag: float = 0.0) -> Record:
         with self._lock:
             current = self._voucher(location_ref, unique_id)
             values, errors = ct_rules.clean_voucher_update(payload, current)
@@ -258,13 +330,15 @@ class CtStore:
                 raise Invalid(errors)
             record = {**current, **values}
             self.vouchers[unique_id] = record
+            self.voucher_index.write(unique_id, record, now, search_lag)
         self._on_change()
         return self._voucher_view(record, now)
 
-    def delete_voucher(self, location_ref: str, unique_id: str) -> None:
+    def delete_voucher(self, location_ref: str, unique_id: str, now: float = 0.0, search_lag: float = 0.0) -> None:
         with self._lock:
             self._voucher(location_ref, unique_id)
             del self.vouchers[unique_id]
+            self.voucher_index.write(unique_id, None, now, search_lag)
         self._on_change()
 
     def _codes_of(self, voucher: Record) -> tuple[dict[str, Any], ...]:
@@ -282,12 +356,16 @@ class CtStore:
 
     # ---- boxes ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _box_view(box: Record, now: float) -> Record:
+    def _box_view(self, box: Record, now: float) -> Record:
+        """The box as the API shows it; ``allowed_job`` only in the dashboard dialect (ids stay digit strings here)."""
         view = _public(box)
         done_at = box["_action_done_at"]
         if done_at is not None and now >= done_at:
-            view.update(state="online", is_online=True, last_heartbeat=int(done_at), uptime_seconds=0)
+            view.update(state="online", is_online=True, last_heartbeat=int(done_at), uptime_seconds=0, allowed_job=True)
+        elif done_at is not None:
+            view["allowed_job"] = False  # the dashboard allows no job while one is running
+        if not self.dialect.dashboard_boxes:
+            view.pop("allowed_job", None)
         return view
 
     def _box(self, slug: str) -> Record:
@@ -333,7 +411,10 @@ class CtStore:
             if action not in BOX_ACTIONS:
                 raise Invalid({"action": [ct_rules.NOT_IN_LIST]})
             if box["state"] == "offline":
-                raise Invalid({"action": ["box is offline"]})
+                if not self.dialect.dashboard_boxes:
+                    raise Invalid({"action": ["box is offline"]})
+                # "If the device is offline, it will reset next time it restarts": accepted, nothing visible happens now.
+                return self._box_view(box, now)
             if action == "cancel":
                 if box["_action_done_at"] is None:
                     return self._box_view(box, now)
@@ -349,13 +430,18 @@ class CtStore:
         return self._box_view(box, now)
 
     def admin_set_box(self, slug: str, fields: Mapping[str, Any], now: float) -> Record:
-        """Set public fields directly; any pending action is dropped. KeyError names an unknown field."""
+        """Set public fields directly; any pending action is dropped. KeyError names an unknown field.
+
+        A new ``state`` also sets ``allowed_job`` as the dashboard's heartbeat does (false only when offline),
+        unless ``allowed_job`` is given too.
+        """
         with self._lock:
             box = self._settled_box(slug, now)
             unknown = [field for field in fields if field not in box or field.startswith("_") or field in ("id", "slug")]
             if unknown:
                 raise KeyError(unknown[0])
-            box = {**box, **fields, "_action_done_at": None, "_state_before": None}
+            heartbeat = {"allowed_job": fields["state"] != "offline"} if "state" in fields else {}
+            box = {**box, **heartbeat, **fields, "_action_done_at": None, "_state_before": None}
             self.boxes[box["id"]] = box
         self._on_change()
         return self._box_view(box, now)

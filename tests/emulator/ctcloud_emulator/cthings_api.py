@@ -29,6 +29,10 @@ API_VERSION = "3.13.1"
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
 MAX_READING_WINDOW_SECONDS = 31 * 86_400
+# The query parameters the contract names per endpoint; the dashboard dialect refuses any other.
+DEVICE_LIST_PARAMETERS = ("page", "limit", "entity", "type", "active")
+DEVICE_PARAMETERS: tuple[str, ...] = ()
+READINGS_PARAMETERS = ("from", "to")
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 FAULT_MESSAGES = {
     429: "Too many requests, retry later.",
@@ -88,6 +92,12 @@ def _positive_int(request: Request, name: str, default: int) -> int:
     return value
 
 
+def refuse_unknown_parameters(request: Request, known: tuple[str, ...]) -> None:
+    unknown = [name for name in request.args if name not in known]
+    if unknown:
+        raise BadParameters(f"Unknown query parameter: {unknown[0]}.")
+
+
 def _page_window(request: Request) -> tuple[int, int]:
     """(page, limit); `limit` above the maximum is clamped, not refused."""
     return _positive_int(request, "page", 1), min(_positive_int(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
@@ -145,7 +155,12 @@ class CthingsApi:
                 return error(request, 422, str(failure))
         return guarded
 
+    def _check_parameters(self, request: Request, known: tuple[str, ...]) -> None:
+        if self.services.dialect.cthings_strict_parameters:
+            refuse_unknown_parameters(request, known)
+
     def list_devices(self, request: Request) -> Response:
+        self._check_parameters(request, DEVICE_LIST_PARAMETERS)
         page, limit = _page_window(request)
         kept = {name: request.args[name] for name in ("entity", "type", "active") if request.args.get(name)}
         entity = kept.get("entity")
@@ -162,6 +177,7 @@ class CthingsApi:
         return envelope(request, 200, data_json, page_links(request, page, limit, len(selection), kept))
 
     def get_device(self, request: Request, device_id: str) -> Response:
+        self._check_parameters(request, DEVICE_PARAMETERS)
         catalog = self.services.state.devices
         index = catalog.find(device_id)
         if index is None:
@@ -169,6 +185,7 @@ class CthingsApi:
         return envelope(request, 200, catalog.json_texts[index])
 
     def list_readings(self, request: Request, device_id: str) -> Response:
+        self._check_parameters(request, READINGS_PARAMETERS)
         catalog = self.services.state.devices
         index = catalog.find(device_id)
         if index is None:
@@ -184,9 +201,12 @@ class CthingsApi:
             raise BadParameters("The from parameter must be before the to parameter.")
         if to_ts - from_ts > MAX_READING_WINDOW_SECONDS:
             raise BadParameters("The from and to parameters must be at most 31 days apart.")
-        page, limit = _page_window(request)
         device = catalog.devices[index]
         count, first, step = reading_count_and_first(device, from_ts, to_ts, time.time())
+        if self.services.dialect.cthings_strict_parameters:
+            # Only from and to are named for readings: the whole window in one reply, no links to follow.
+            return envelope(request, 200, to_json(readings_page(device, first, step, 0, count, count)))
+        page, limit = _page_window(request)
         readings = readings_page(device, first, step, (page - 1) * limit, limit, count)
         links = page_links(request, page, limit, count, {"from": from_text, "to": to_text})
         return envelope(request, 200, to_json(readings), links)

@@ -75,6 +75,8 @@ class DeviceCatalog:
         self.index_by_id = {device["id"]: index for index, device in enumerate(devices)}
         # Filter results are cached: the catalog never changes, and CI loops list the same filters.
         self._selections: dict[tuple[str | None, str | None, bool | None], tuple[int, ...]] = {}
+        # The admin API may flip a device's connection (to test event sources); a reset puts the seeded one back.
+        self._seeded_connections: dict[int, dict[str, Any]] = {}
 
     @classmethod
     def generate(cls, seed: int, count: int) -> DeviceCatalog:
@@ -85,6 +87,21 @@ class DeviceCatalog:
 
     def find(self, device_id: str) -> int | None:
         return self.index_by_id.get(device_id)
+
+    def replace_connection(self, index: int, connection: dict[str, Any]) -> Device:
+        """Admin only: the device with a new `connection`; its cached JSON follows. Filters never look at it."""
+        self._seeded_connections.setdefault(index, self.devices[index]["connection"])
+        device = {**self.devices[index], "connection": connection}
+        self.devices[index] = device
+        self.json_texts[index] = json.dumps(device, separators=(",", ":"), ensure_ascii=False)
+        return device
+
+    def restore_seeded_connections(self) -> None:
+        for index, connection in self._seeded_connections.items():
+            device = {**self.devices[index], "connection": connection}
+            self.devices[index] = device
+            self.json_texts[index] = json.dumps(device, separators=(",", ":"), ensure_ascii=False)
+        self._seeded_connections.clear()
 
     def select(self, entity_id: str | None, type_key: str | None, active: bool | None) -> tuple[int, ...]:
         """Indexes of the devices matching every filter given (None: no filter), in catalog order."""

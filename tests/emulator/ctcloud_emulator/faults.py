@@ -1,4 +1,4 @@
-"""Injected failures: random 429/503 answers and periodic CT token revocation.
+"""Injected failures: random 429/503 answers, periodic CT token revocation, lost refresh replies.
 
 Both are decided before a request reads or writes anything, so a faulted POST
 provably created nothing: exactly the case in which the contract lets a client
@@ -24,6 +24,22 @@ class FaultInjector:
         with self._lock:
             self._rng = random.Random(f"{self._seed}:faults")
             self._ct_api_requests = 0
+            self._lost_refresh_replies = 0
+
+    def restart_lost_reply_count(self) -> None:
+        """`lose_refresh_replies` counts from the moment it is set."""
+        with self._lock:
+            self._lost_refresh_replies = 0
+
+    def refresh_reply_is_lost(self, knobs: Knobs) -> bool:
+        """True for each of the first `lose_refresh_replies` refresh grants since the knob was set."""
+        if knobs.lose_refresh_replies <= 0:
+            return False
+        with self._lock:
+            if self._lost_refresh_replies >= knobs.lose_refresh_replies:
+                return False
+            self._lost_refresh_replies += 1
+            return True
 
     def restart_revocation_count(self) -> None:
         """`revoke_every` counts from the moment it is set."""

@@ -69,7 +69,10 @@ MACHINE_TYPES = ("MR18", "MR33", "MR36", "MR42", "UAP-AC-LR", "UAP-AC-PRO", "OM2
 FIRMWARE_VERSIONS = ("2.5.4", "2.6.1", "2.7.0", "3.0.2")
 BOX_TAGS = ("indoor", "outdoor", "guest", "staff", "events", "poe", "mesh")
 MAC_OUIS = ("00:18:0A", "88:15:44", "AC:17:C8", "E0:55:3D", "F0:9F:C2", "24:A4:3C")
-PUBLIC_IP_PREFIXES = ("192.0.2.", "198.51.100.", "203.0.113.")  # RFC 5737 documentation ranges
+# Every address a box gets (wan_ip, public_ip) is a loopback one, 127.0.0.0/8: a play that connects to ct_boxes
+# inventory hosts by mistake (no delegate_to) then knocks on this machine, never on a private network or on
+# somebody's public address.
+PUBLIC_IP_PREFIXES = ("127.0.2.", "127.51.100.", "127.0.113.")
 
 VOUCHER_LOCATIONS = 3  # the first locations get two seeded voucher batches each
 # Voucher batches on the first locations: (batch_name, description, access_type, voucher_format)
@@ -80,10 +83,11 @@ SEED_VOUCHER_BATCHES = (
 )
 
 LOCATION_FIELDS = (
-    "id", "archived", "state", "location_name", "slug", "location_address", "street", "town", "postcode", "phone1",
+    "id", "archived", "state", "location_name", "slug", "location_address", "street", "town", "postcode", "country", "phone1",
     "location_website", "location_type", "timezone", "development_mode", "daily_limit", "created_at", "updated_at",
     "user_id", "lat", "lng", "clients_total", "clients_online", "boxes_count", "meraki_secret",
 )
+SEED_COUNTRY = "gb"  # every seeded town is in the United Kingdom
 
 
 @dataclasses.dataclass
@@ -161,6 +165,7 @@ def _generate_locations(rng: random.Random, seed: int, count: int) -> list[Recor
             "street": street if rng.random() < 0.7 else None,
             "town": town,
             "postcode": postcode,
+            "country": SEED_COUNTRY,
             "phone1": phone if rng.random() < 0.8 else None,
             "location_website": f"https://www.example.org/{parameterize(name)}" if rng.random() < 0.6 else None,
             "location_type": VENUES[venue_index][1],
@@ -216,8 +221,10 @@ def _generate_boxes(rng: random.Random, locations: list[Record], count: int) -> 
             "description": f"{rng.choice(BOX_SPOTS)}{rng.choice(('', ' AP', ' East', ' West'))}",
             "state": state,
             "is_online": online,
+            # The dashboard: heartbeats clear it when a box goes offline and set it otherwise.
+            "allowed_job": state != "offline",
             "last_heartbeat": None if is_new else FIXED_EPOCH - (rng.randint(5, 300) if online else rng.randint(DAY, 60 * DAY)),
-            "wan_ip": None if is_new else f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "wan_ip": None if is_new else f"127.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
             "public_ip": None if is_new else f"{rng.choice(PUBLIC_IP_PREFIXES)}{rng.randint(1, 254)}",
             "machine_type": rng.choice(MACHINE_TYPES),
             "firmware_version": rng.choice(FIRMWARE_VERSIONS),
@@ -271,6 +278,7 @@ def _generate_vouchers(rng: random.Random, seed: int, locations: list[Record]) -
                     "idle_timeout": rng.choice((None, 30, 60)),
                     "simultaneous_use": 1,
                     "access_restrict_period": "",
+                    "access_period": None,
                     "voucher_format": voucher_format,
                     "download_speed": 2048,
                     "upload_speed": 1024,

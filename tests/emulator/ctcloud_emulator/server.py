@@ -12,11 +12,14 @@ from werkzeug.wsgi import LimitedStream
 from ctcloud_emulator.app import EmulatorApp
 from ctcloud_emulator.config import Knobs, SeedParams
 from ctcloud_emulator.credentials import Credentials
+from ctcloud_emulator.dialects import DEFAULT, Dialect
 from ctcloud_emulator.faults import FaultInjector
 from ctcloud_emulator.persistence import StateFileWriter, load_state_file
+from ctcloud_emulator.server_headers import DROP_CONNECTION_HEADER
 from ctcloud_emulator.services import Services
 from ctcloud_emulator.state import EmulatorState
 from ctcloud_emulator.stats import Stats
+from ctcloud_emulator.webhooks import WebhookSender, WebhookTarget
 
 LOOPBACK = "127.0.0.1"
 IDLE_CONNECTION_SECONDS = 75  # how long a kept-alive connection may sit idle (nginx's default)
@@ -55,6 +58,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         status, headers, body = self._call_application(environ)
         while environ["wsgi.input"].read(DRAIN_CHUNK_BYTES):
             pass
+        if any(name == DROP_CONNECTION_HEADER for name, _value in headers):
+            self.close_connection = True
+            return
         code_text, _separator, reason = status.partition(" ")
         code = int(code_text)
         self.send_response(code, reason)
@@ -107,7 +113,8 @@ class Emulator:
     """One emulator instance: `start()` serves in a background thread, `stop()` saves and closes."""
 
     def __init__(self, seed_params: SeedParams, knobs: Knobs, port: int = 0, host: str = LOOPBACK,
-                 state_file: str | None = None, verbose: bool = False) -> None:
+                 state_file: str | None = None, verbose: bool = False, webhook: WebhookTarget | None = None,
+                 dialect: Dialect = DEFAULT, pose_as_real_cloud: bool = False) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the emulator binds {LOOPBACK} only, not {host}")
         saved = load_state_file(state_file) if state_file else None
@@ -117,13 +124,16 @@ class Emulator:
             credentials = Credentials.from_seed(saved["credential_seed"])
         else:
             credentials = Credentials.from_seed(seed_params.seed)
-        state = EmulatorState(credentials, seed_params, saved)
-        self.services = Services(credentials, state, Stats(), FaultInjector(credentials.seed), knobs)
+        state = EmulatorState(credentials, seed_params, saved, dialect)
+        self.services = Services(credentials, state, Stats(), FaultInjector(credentials.seed), knobs, dialect,
+                                 announces_itself=not pose_as_real_cloud)
         self._writer = StateFileWriter(state_file, state.snapshot) if state_file else None
         if self._writer is not None:
             state.set_change_listener(self._writer.notify)
         handler = type("RequestHandler", (KeepAliveRequestHandler,), {"access_log": verbose})
-        self.server: BaseWSGIServer = make_server(host, port, EmulatorApp(self.services), threaded=True, request_handler=handler)
+        self.webhooks = WebhookSender(webhook)
+        app = EmulatorApp(self.services, self.webhooks)
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=handler)
         # socketserver would join every connection thread on close, including idle kept-alive ones,
         # so a client that keeps its pool open could hold up shutdown until the idle timeout.
         self.server.block_on_close = False
@@ -156,6 +166,7 @@ class Emulator:
             "pid": os.getpid(),
             "port": self.port,
             "admin_url": f"{base}/_admin",
+            "dialect": self.services.dialect.name,
             "ct": {
                 "auth_url": f"{base}/ct-id",
                 "api_url": f"{base}/ct-api/api/v1",

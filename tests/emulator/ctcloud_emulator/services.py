@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from ctcloud_emulator.config import Knobs
 from ctcloud_emulator.credentials import Credentials
+from ctcloud_emulator.dialects import Dialect
 from ctcloud_emulator.faults import FaultInjector
 from ctcloud_emulator.state import EmulatorState
 from ctcloud_emulator.stats import Stats
@@ -26,6 +27,10 @@ class Services:
     faults: FaultInjector
     # Replaced as a whole by `POST /_admin/config`: read it once per request.
     knobs: Knobs
+    # Fixed for the life of the process (`--dialect`).
+    dialect: Dialect
+    # Whether `GET /_admin/identity` says "the bundled emulator" (`--pose-as-real-cloud` turns it off).
+    announces_itself: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,18 +16,20 @@ from ctcloud_emulator.credentials import Credentials
 from ctcloud_emulator.ct_store import CtStore
 from ctcloud_emulator.ct_tokens import CtTokenRegistry
 from ctcloud_emulator.devices import DeviceCatalog
+from ctcloud_emulator.dialects import DEFAULT, Dialect
 from ctcloud_emulator.seed_data import generate_ct_seed
 
 STATE_FORMAT = "ctcloud-emulator-state/1"
 
 
 class EmulatorState:
-    def __init__(self, credentials: Credentials, seed_params: SeedParams, saved: dict[str, Any] | None = None) -> None:
+    def __init__(self, credentials: Credentials, seed_params: SeedParams, saved: dict[str, Any] | None = None,
+                 dialect: Dialect = DEFAULT) -> None:
         self.lock = threading.RLock()
         self.credentials = credentials
         self.seed_params = seed_params
         self._change_listener: Callable[[], None] | None = None
-        self.ct = CtStore(self.lock, self._changed)
+        self.ct = CtStore(self.lock, self._changed, dialect)
         self.ct_tokens = CtTokenRegistry(credentials, self.lock, self._changed)
         # Bumped to forget every cThings token: they are stateless JWTs signed with a per-generation key.
         self.cthings_key_generation = 0
@@ -54,6 +56,8 @@ class EmulatorState:
             # Devices are read-only: the catalog is regenerated only when its own parameters change.
             devices = DeviceCatalog.generate(seed_params.seed, seed_params.devices)
         with self.lock:
+            if devices is self.devices:
+                devices.restore_seeded_connections()  # connection flips are data: a reset undoes them
             self.seed_params = seed_params
             self.ct.load(seed_params.seed, ct_seed)
             self.devices = devices

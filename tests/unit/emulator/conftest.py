@@ -24,6 +24,7 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from emulator_testing import (  # pylint: disable=wrong-import-position
+    DASHBOARD,
     RUN_EMULATOR,
     TEST_KNOBS,
     TEST_SEED,
@@ -40,16 +41,36 @@ def running_emulator() -> Iterator[Emulator]:
     emulator.stop()
 
 
-@pytest.fixture
-def emu(running_emulator: Emulator) -> Iterator[EmulatorClient]:
-    """A freshly reset emulator: seed data, zero counters, only the initial refresh token, test knobs."""
+@pytest.fixture(scope="session")
+def running_dashboard_emulator() -> Iterator[Emulator]:
+    emulator = start_test_emulator(DASHBOARD)
+    yield emulator
+    emulator.stop()
+
+
+def fresh_client(emulator: Emulator) -> EmulatorClient:
+    """Seed data, zero counters, only the initial refresh token, test knobs; a client of that emulator."""
     resetter = requests.Session()
-    admin_url = f"{running_emulator.base_url}/_admin"
+    admin_url = f"{emulator.base_url}/_admin"
     for path, body in (("reset", {"tokens": True, "seed": TEST_SEED.as_dict()}), ("config", TEST_KNOBS)):
         response = resetter.post(f"{admin_url}/{path}", json=body)
         assert response.ok, response.text
     resetter.close()
-    client = EmulatorClient(running_emulator.start_line())
+    return EmulatorClient(emulator.start_line())
+
+
+@pytest.fixture
+def emu(running_emulator: Emulator) -> Iterator[EmulatorClient]:
+    """A freshly reset emulator of the legacy dialect (the one the tests of 0.1.0 were written for)."""
+    client = fresh_client(running_emulator)
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def dash(running_dashboard_emulator: Emulator) -> Iterator[EmulatorClient]:
+    """A freshly reset emulator of the dashboard dialect."""
+    client = fresh_client(running_dashboard_emulator)
     yield client
     client.session.close()
 

@@ -16,17 +16,19 @@ EMULATOR_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..
 sys.path.insert(0, EMULATOR_DIR)
 
 from ctcloud_emulator.config import Knobs, SeedParams  # noqa: E402  # pylint: disable=wrong-import-position
+from ctcloud_emulator.dialects import DASHBOARD, LEGACY, Dialect  # noqa: E402  # pylint: disable=wrong-import-position
 from ctcloud_emulator.server import Emulator  # noqa: E402  # pylint: disable=wrong-import-position
 
 RUN_EMULATOR = os.path.join(EMULATOR_DIR, "run_emulator.py")
+__all__ = ["DASHBOARD", "LEGACY", "RUN_EMULATOR", "TEST_KNOBS", "TEST_SEED", "Emulator", "EmulatorClient", "start_test_emulator"]
 TEST_SEED = SeedParams(locations=30, boxes=60, devices=250, seed=7)
 # Short delays keep the time-based tests fast.
 TEST_KNOBS = {**Knobs().as_dict(), "reboot_delay": 0.2, "voucher_delay": 0.2}
 
 
-def start_test_emulator() -> Emulator:
-    """An in-process emulator on a free port, serving in a background thread."""
-    emulator = Emulator(TEST_SEED, Knobs().updated(TEST_KNOBS))
+def start_test_emulator(dialect: Dialect = LEGACY) -> Emulator:
+    """An in-process emulator on a free port, serving in a background thread (the tests of 0.1.0 speak the legacy dialect)."""
+    emulator = Emulator(TEST_SEED, Knobs().updated(TEST_KNOBS), dialect=dialect)
     emulator.start()
     return emulator
 

@@ -8,11 +8,11 @@ import pytest
 from emulator_testing import TEST_SEED
 
 LOCATION_FIELDS = {
-    "id", "archived", "state", "location_name", "slug", "location_address", "street", "town", "postcode", "phone1",
+    "id", "archived", "state", "location_name", "slug", "location_address", "street", "town", "postcode", "country", "phone1",
     "location_website", "location_type", "timezone", "development_mode", "daily_limit", "created_at", "updated_at",
     "user_id", "lat", "lng", "clients_total", "clients_online", "boxes_count", "meraki_secret",
 }
-VALID = {"location_name": "Test Café Central", "location_address": "1 Test Road", "town": "Testville", "postcode": "TE1 1ST"}
+VALID = {"location_name": "Test Café Central", "location_address": "1 Test Road", "town": "Testville", "postcode": "TE1 1ST", "country": "gb"}
 
 
 def create(emu, expected=201, **fields):
@@ -138,7 +138,7 @@ def test_create_validation_answers_422_with_field_errors(emu, fields, errors):
 
 def test_create_without_required_fields_lists_every_one(emu):
     body = emu.ct_json("POST", "/locations", 422, json={"location": {"street": "x"}})
-    assert body == {"errors": {field: ["can't be blank"] for field in ("location_name", "location_address", "town", "postcode")}}
+    assert body == {"errors": {field: ["can't be blank"] for field in ("location_name", "location_address", "town", "postcode", "country")}}
 
 
 @pytest.mark.parametrize("body", [{}, {"location_name": "No wrapper here"}, {"location": {}}, {"location": "text"}])
@@ -172,9 +172,20 @@ def test_update_without_changes_keeps_updated_at(emu):
 
 def test_update_validates_the_fields_sent(emu):
     location = create(emu)
-    body = emu.ct_json("PATCH", f"/locations/{location['id']}", 422, json={"location": {"postcode": "x", "lat": 100}})
-    assert body == {"errors": {"postcode": ["is too short (minimum is 3 characters)"], "lat": ["must be less than or equal to 90"]}}
+    body = emu.ct_json("PATCH", f"/locations/{location['id']}", 422, json={"location": {"postcode": " ", "lat": 100, "country": "GB"}})
+    assert body == {"errors": {"postcode": ["can't be blank"], "country": ["is not included in the list"],
+                               "lat": ["must be less than or equal to 90"]}}
     assert emu.ct_json("GET", f"/locations/{location['id']}") == location
+
+
+def test_update_takes_the_settings_form_limits(emu):
+    """The settings form allows 255 characters and no minimum (a ZIP+4 postcode, a two-letter town); creating does not."""
+    location = create(emu)
+    updated = emu.ct_json("PATCH", f"/locations/{location['id']}", json={"location": {"postcode": "94103-1234", "town": "Ur"}})
+    assert (updated["postcode"], updated["town"]) == ("94103-1234", "Ur")
+    body = emu.ct_json("PATCH", f"/locations/{location['id']}", 422, json={"location": {"location_name": "x" * 256, "town": "t" * 256}})
+    assert body == {"errors": {"location_name": ["is too long (maximum is 255 characters)"], "town": ["is too long (maximum is 255 characters)"]}}
+    assert create(emu, expected=422, postcode="94103-1234") == {"errors": {"postcode": ["is too long (maximum is 8 characters)"]}}
 
 
 def test_archive_and_restore(emu):
@@ -224,3 +235,20 @@ def test_writes_are_counted_per_resource_and_method(emu):
     assert stats["writes_total"] == 3
     assert stats["requests"]["POST /ct-api/api/v1/locations"] == 2
     assert stats["requests"]["PATCH /ct-api/api/v1/locations/<ref>"] == 1
+
+
+def test_location_name_finds_exactly_that_name_at_once(emu):
+    """The dashboard's goLocation filter: exact, case and all, in both dialects; the legacy q is a substring."""
+    created = create(emu, location_name="Exact Match Arcade")
+    create(emu, location_name="Exact Match Arcade Annexe")
+    found = emu.ct_json("GET", "/locations", params={"location_name": "Exact Match Arcade"})["locations"]
+    assert [item["id"] for item in found] == [created["id"]]
+    assert emu.ct_json("GET", "/locations", params={"location_name": "exact match arcade"})["locations"] == []
+    assert len(emu.ct_json("GET", "/locations", params={"q": "exact match arcade"})["locations"]) == 2
+
+
+def test_the_legacy_dialect_deletes_a_location_with_session_data_and_keeps_its_slug(emu):
+    seeded = next(loc for loc in emu.ct_json("GET", "/locations", params={"per": 100})["locations"] if loc["clients_total"] > 0)
+    renamed = emu.ct_json("PATCH", f"/locations/{seeded['id']}", json={"location": {"location_name": "Renamed Legacy Hall"}})
+    assert renamed["slug"] == seeded["slug"]
+    assert emu.ct_request("DELETE", f"/locations/{seeded['id']}").status_code == 204

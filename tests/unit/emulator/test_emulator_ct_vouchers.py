@@ -10,7 +10,8 @@ import pytest
 VOUCHER_FIELDS = {
     "unique_id", "location_id", "batch_name", "batch_description", "quantity", "is_active", "completed", "created_at",
     "csv_link", "pdf_link", "splash_page_id", "access_type", "validity_minutes", "access_restrict_data", "session_timeout",
-    "idle_timeout", "simultaneous_use", "access_restrict_period", "voucher_format", "download_speed", "upload_speed", "length",
+    "idle_timeout", "simultaneous_use", "access_restrict_period", "access_period", "voucher_format", "download_speed", "upload_speed",
+    "length",
 }
 TIME_BATCH = {
     "batch_name": "Summer Festival", "batch_description": "Day passes", "quantity": 12, "access_type": 1,
@@ -178,13 +179,14 @@ def test_voucher_of_another_location_is_404(emu, location):
 def test_update_changes_mutable_settings(emu, location):
     voucher = create(emu, location)
     changes = {"is_active": False, "batch_description": "Moved", "validity_minutes": 2880, "session_timeout": 2000,
-               "idle_timeout": 30, "simultaneous_use": 3, "download_speed": 4096, "upload_speed": 2048, "splash_page_id": 7}
+               "idle_timeout": 30, "simultaneous_use": 3, "download_speed": 4096, "upload_speed": 2048}
     updated = emu.ct_json("PATCH", f"{vouchers_path(location)}/{voucher['unique_id']}", json={"voucher": changes})
-    assert {key: updated[key] for key in changes} == {**changes, "splash_page_id": "7"}
+    assert {key: updated[key] for key in changes} == changes
 
 
 @pytest.mark.parametrize(("field", "value"), [
     ("quantity", 20), ("voucher_format", "numeric"), ("access_restrict_period", "daily"), ("access_type", 2), ("length", 10),
+    ("splash_page_id", "7"),
 ])
 def test_fixed_settings_cannot_change_after_creation(emu, location, field, value):
     voucher = create(emu, location)
@@ -214,3 +216,16 @@ def test_delete_answers_204_and_the_voucher_is_gone(emu, location):
     assert (response.status_code, response.content) == (204, b"")
     assert emu.ct_get(path).status_code == 404
     assert emu.stats()["writes"]["vouchers"] == {"POST": 1, "PATCH": 0, "DELETE": 1}
+
+
+def test_single_use_codes_need_an_access_period_of_at_least_the_validity(emu, location):
+    """The dashboard's "Single-Use Limit (mins)": required with access_restrict_period "all", validity_minutes..43201."""
+    single = {"access_restrict_period": "all"}
+    assert create(emu, location, 422, **single) == {"errors": {"access_period": ["can't be blank"]}}
+    assert create(emu, location, 422, **single, access_period=60) == {"errors": {"access_period": ["must be greater than or equal to validity_minutes"]}}
+    assert create(emu, location, 422, **single, access_period=43_202) == {"errors": {"access_period": ["must be less than or equal to 43201"]}}
+    voucher = create(emu, location, **single, access_period=2000)
+    assert (voucher["access_restrict_period"], voucher["access_period"]) == ("all", 2000)
+    updated = emu.ct_json("PATCH", f"{vouchers_path(location)}/{voucher['unique_id']}", json={"voucher": {"access_period": 3000}})
+    assert updated["access_period"] == 3000
+    assert create(emu, location)["access_period"] is None

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-VALID_LOCATION = {"location_name": "Faulted Location", "location_address": "1 Fault Road", "town": "Faultby", "postcode": "FA1 1LT"}
+VALID_LOCATION = {"location_name": "Faulted Location", "location_address": "1 Fault Road", "town": "Faultby", "postcode": "FA1 1LT", "country": "gb"}
 
 
 def test_every_api_request_faults_at_rate_one_with_retry_after_on_429(emu):

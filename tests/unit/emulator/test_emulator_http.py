@@ -49,7 +49,8 @@ def test_an_unread_request_body_does_not_corrupt_the_next_request(emu):
 def test_chunked_request_bodies_are_read(emu):
     token = emu.ct_login()
     conn = connection(emu)
-    body = json.dumps({"location": {"location_name": "Chunked Place", "location_address": "1 Chunk Road", "town": "Chunkton", "postcode": "CH1 1NK"}})
+    body = json.dumps({"location": {"location_name": "Chunked Place", "location_address": "1 Chunk Road", "town": "Chunkton", "postcode": "CH1 1NK",
+                                    "country": "gb"}})
     conn.request("POST", "/ct-api/api/v1/locations", body=iter([body.encode()]), encode_chunked=True,
                  headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "Transfer-Encoding": "chunked"})
     response = conn.getresponse()
@@ -83,7 +84,8 @@ def test_concurrent_creates_get_distinct_ids_and_are_all_counted(emu):
     token = emu.ct_login()
 
     def create(number: int) -> str:
-        body = {"location": {"location_name": f"Parallel {number:03d}", "location_address": "1 Thread Road", "town": "Lockton", "postcode": "LK1 1CK"}}
+        body = {"location": {"location_name": f"Parallel {number:03d}", "location_address": "1 Thread Road", "town": "Lockton", "postcode": "LK1 1CK",
+                             "country": "gb"}}
         return emu.ct_json("POST", "/locations", 201, token=token, json=body)["id"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:

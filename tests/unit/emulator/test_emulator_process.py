@@ -15,7 +15,7 @@ import uuid
 import pytest
 from emulator_testing import EMULATOR_DIR, RUN_EMULATOR
 
-VALID_LOCATION = {"location_name": "Survives Restarts", "location_address": "1 Disk Road", "town": "Storage", "postcode": "ST0 1RE"}
+VALID_LOCATION = {"location_name": "Survives Restarts", "location_address": "1 Disk Road", "town": "Storage", "postcode": "ST0 1RE", "country": "gb"}
 
 
 def test_start_line_has_the_contract_shape(spawn_emulator, tmp_path):
@@ -25,6 +25,7 @@ def test_start_line_has_the_contract_shape(spawn_emulator, tmp_path):
     base = f"http://127.0.0.1:{line['port']}"
     assert line["pid"] == emulator.process.pid
     assert line["admin_url"] == f"{base}/_admin"
+    assert line["dialect"] == "dashboard"  # the default: the APIs as the vendor's dashboard shows them
     assert set(line["ct"]) == {"auth_url", "api_url", "client_id", "client_secret", "refresh_token", "redirect_uri"}
     assert (line["ct"]["auth_url"], line["ct"]["api_url"]) == (f"{base}/ct-id", f"{base}/ct-api/api/v1")
     assert line["ct"]["redirect_uri"] == "https://localhost/callback"
@@ -49,11 +50,29 @@ def test_credentials_derive_from_the_seed(spawn_emulator):
     assert all(mine != theirs for mine, theirs in zip(first, other, strict=True))
 
 
+def test_the_legacy_dialect_is_a_start_line_option(spawn_emulator):
+    emulator = spawn_emulator("--dialect", "legacy", "--devices", "0")
+    assert emulator.line["dialect"] == "legacy"
+    location = emulator.client.ct_json("GET", "/locations")["locations"][0]
+    assert location["state"] in ("active", "archived")  # the legacy dialect still sends it
+
+
 def test_sigterm_and_sigint_stop_cleanly_with_exit_code_0(spawn_emulator):
     for signum in (signal.SIGTERM, signal.SIGINT):
         emulator = spawn_emulator("--devices", "0")
         assert emulator.client.admin("GET", "health") == {"ok": True}
         assert emulator.terminate(signum) == 0
+
+
+def test_posing_as_a_real_cloud_it_does_not_announce_itself_and_works_otherwise(spawn_emulator):
+    posing = spawn_emulator("--devices", "0", "--pose-as-real-cloud")
+    identity = posing.client.session.get(f"{posing.line['admin_url']}/identity")
+    assert identity.status_code == 404
+    assert posing.client.admin("GET", "health") == {"ok": True}
+    assert posing.client.ct_json("GET", "/locations")["locations"]
+    assert posing.client.stats()["hosts"]["ct_api"] == 1
+    announcing = spawn_emulator("--devices", "0")
+    assert announcing.client.admin("GET", "identity")["emulator"] == "ctcloud.cloud bundled emulator"
 
 
 def test_launcher_works_from_any_directory_and_as_a_module(spawn_emulator, tmp_path):
@@ -126,7 +145,8 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path):
     assert "state file" in result.stderr
 
 
-@pytest.mark.parametrize("arguments", [["--fault-rate", "2"], ["--ct-rotation", "never"], ["--fault-statuses", "500"], ["--port", "-1"]])
+@pytest.mark.parametrize("arguments", [["--fault-rate", "2"], ["--ct-rotation", "never"], ["--fault-statuses", "500"], ["--port", "-1"],
+                                       ["--dialect", "real"], ["--search-lag", "-1"]])
 def test_bad_flags_are_usage_errors(arguments):
     result = subprocess.run([sys.executable, RUN_EMULATOR, *arguments], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2

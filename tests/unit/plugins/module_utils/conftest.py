@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import errors, resource, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils import ct, errors, resource, transport
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import FakeServer
 
 # The directory holding ``ansible_collections``: worker processes import the collection from it.
@@ -39,6 +39,7 @@ def fast_backoff(monkeypatch):
     monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.0)
     monkeypatch.setattr(transport, "BACKOFF_JITTER", 0.0)
     monkeypatch.setattr(resource, "CONVERGE_PAUSE", 0)  # between attempts of a create or reboot that is never resent
+    monkeypatch.setattr(ct, "REFRESH_PAUSE", 0)  # between attempts of a refresh whose outcome is unknown
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ try:
     if config["cloud"] == "ct":
         client = CtClient.build(api_url=config["ct_api_url"], auth_url=config["ct_auth_url"], client_id=config["client_id"],
                                 client_secret=config["client_secret"], refresh_token=config.get("refresh_token"),
-                                token_store=config["store"], timeout=10)
+                                token_store=config["store"], token_store_key=config.get("key"), timeout=10)
         result = client.request("GET", "ping.json")
     else:
         client = CthingsClient.build(api_url=config["cthings_api_url"], auth_url=config["cthings_auth_url"], client_id=config["client_id"],

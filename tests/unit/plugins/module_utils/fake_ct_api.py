@@ -93,14 +93,19 @@ class FakeCtApi:
     def list_all(self, segments: Any, key: str, schema: Any, params: Any = None) -> list[dict[str, Any]]:
         segments = _parts(segments)
         path = "/".join(segments)
-        self.calls.append(("LIST", path + (f"?q={params['q']}" if params and params.get("q") else "")))
+        query_string = "&".join(f"{name}={value}" for name, value in (params or {}).items() if value is not None)
+        self.calls.append(("LIST", path + (f"?{query_string}" if query_string else "")))
         query = ((params or {}).get("q") or "").casefold()
         parts = segments
         if parts == ["locations"]:
-            return [dict(loc) for loc in self.locations if query in loc["location_name"].casefold()]
+            exact = (params or {}).get("location_name")
+            return [dict(loc) for loc in self.locations
+                    if query in loc["location_name"].casefold() and exact in (None, loc["location_name"])]
         if len(parts) == 3 and parts[2] == "vouchers":
             location = self._location(parts[1])
-            return [self._view(v) for v in self.vouchers if v["location_id"] == location["id"] and query in v["batch_name"].casefold()]
+            exact = (params or {}).get("batch_name")
+            return [self._view(v) for v in self.vouchers if v["location_id"] == location["id"] and query in v["batch_name"].casefold()
+                    and exact in (None, v["batch_name"])]
         if len(parts) == 5 and parts[4] == "codes":
             voucher = self._voucher(parts[1], parts[3])
             if not self._view(voucher)["completed"]:

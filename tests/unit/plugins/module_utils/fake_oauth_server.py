@@ -39,9 +39,14 @@ class Scripted:
 
 
 class FakeState:
-    def __init__(self, rotation: str = "on_use", ct_ttl: int = 7200, cthings_ttl: int = 3600) -> None:
+    """``token_error_status``: answer every CT token error with this status (older Doorkeeper: 401), not 400/401."""
+
+    def __init__(self, rotation: str = "on_use", ct_ttl: int = 7200, cthings_ttl: int = 3600, token_error_status: int | None = None) -> None:
         self.lock = threading.Lock()
         self.rotation = rotation
+        self.token_error_status = token_error_status
+        self.lose_refresh_replies = 0  # the next N refresh grants are made, then the connection closes unanswered
+        self.token_faults: list[int] = []  # statuses answering the next CT token requests, before anything is done
         self.ct_ttl = ct_ttl
         self.cthings_ttl = cthings_ttl
         self.counter = itertools.count(1)
@@ -50,6 +55,7 @@ class FakeState:
         self.access = {}  # access token -> refresh token of its grant
         self.cthings_tokens = {}  # access token -> expiry
         self.requests = []  # (method, path) of every request
+        self.queries = []  # (method, path, {name: [values]}) of every request
         self.token_requests = {"refresh_token": 0, "authorization_code": 0, "client_credentials": 0}
         self.token_errors = []  # error codes answered
         self.scripts = {}  # (method, path) -> list of Scripted, consumed in order; the last one repeats
@@ -128,6 +134,7 @@ class Handler(BaseHTTPRequestHandler):
             self._drain()  # drain it: the connection is kept alive for the next request
         with self.state.lock:
             self.state.requests.append((method, path))
+            self.state.queries.append((method, path, parse_qs(urlsplit(self.path).query, keep_blank_values=True)))
         if path == "/ct-id/oauth/token":
             return self._ct_token()
         if path == "/cthings-auth/token":
@@ -172,38 +179,47 @@ class Handler(BaseHTTPRequestHandler):
                 grant["previous"] = None
             return True
 
+    def _ct_token_error(self, status: int, error: str, description: str) -> None:
+        self.state.token_errors.append(error)
+        self._send(self.state.token_error_status or status, {"error": error, "error_description": description})
+
     def _ct_token(self) -> None:
         form = self._form()
         state = self.state
         with state.lock:
+            if state.token_faults:
+                return self._send(state.token_faults.pop(0), {"error": "temporarily_unavailable"})
             grant_type = form.get("grant_type", "")
             if grant_type in state.token_requests:
                 state.token_requests[grant_type] += 1
             if (form.get("client_id"), form.get("client_secret")) != CT_CLIENT:
-                state.token_errors.append("invalid_client")
-                return self._send(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+                return self._ct_token_error(401, "invalid_client", "Client authentication failed")
             if grant_type == "authorization_code":
                 if state.codes.get(form.get("code", ""), True):
-                    state.token_errors.append("invalid_grant")
-                    return self._send(400, {"error": "invalid_grant", "error_description": "The code is invalid"})
+                    return self._ct_token_error(400, "invalid_grant", "The code is invalid")
                 state.codes[form["code"]] = True
                 previous = None
             elif grant_type == "refresh_token":
                 previous = form.get("refresh_token", "")
                 grant = state.grants.get(previous)
                 if grant is None or grant["revoked"]:
-                    state.token_errors.append("invalid_grant")
-                    return self._send(400, {"error": "invalid_grant", "error_description": "The refresh token is invalid"})
+                    return self._ct_token_error(400, "invalid_grant", "The refresh token is invalid")
                 if state.rotation == "strict":
                     grant["revoked"] = True
                     state.access.pop(grant["access"], None)
                     previous = None
             else:
-                return self._send(400, {"error": "unsupported_grant_type"})
+                return self._ct_token_error(400, "unsupported_grant_type", "unsupported")
             number = next(state.counter)
             access, refresh = f"access-{number:06d}-SECRET", f"refresh-{number:06d}-SECRET"
             state.grants[refresh] = {"access": access, "previous": previous, "revoked": False}
             state.access[access] = refresh
+            lost = grant_type == "refresh_token" and state.lose_refresh_replies > 0
+            if lost:
+                state.lose_refresh_replies -= 1
+        if lost:
+            self.close_connection = True  # the grant is made; the reply never leaves
+            return None
         self._send(200, {"access_token": access, "token_type": "bearer", "expires_in": state.ct_ttl, "refresh_token": refresh, "created_at": int(time.time())})
 
     # -- cThings ----------------------------------------------------------

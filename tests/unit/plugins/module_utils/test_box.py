@@ -80,8 +80,10 @@ class FakeBoxApi:
     ``patch_failures`` scripts what each PATCH raises: ``(error, processed_anyway)``. ``stuck`` boxes never come back.
     """
 
-    def __init__(self, boxes, clock=None, reboot_delay=1.0):
+    def __init__(self, boxes, clock=None, reboot_delay=1.0, dashboard=False):
         self.boxes = {b["slug"]: dict(b) for b in boxes}
+        # The dashboard's CT: integer ids, and an action on an offline box accepted (for its next start), not refused.
+        self.dashboard = dashboard
         self.locations = [dict(loc) for loc in LOCATIONS]
         self.clock = clock or FakeClock()
         self.reboot_delay = reboot_delay
@@ -96,6 +98,8 @@ class FakeBoxApi:
         done = self.done_at.get(slug)
         if done is not None and self.clock.time() >= done and slug not in self.stuck:
             box.update(state="online", is_online=True, last_heartbeat=done, uptime_seconds=0)
+        if self.dashboard:
+            box.update(id=int(box["id"]), is_online=int(box["is_online"]))
         return box
 
     def request(self, method, segments, params=None, body=None, schema=None, replay_safe=None):
@@ -117,6 +121,8 @@ class FakeBoxApi:
             error, processed = self.patch_failures.pop(0) if self.patch_failures else (None, True)
         if processed:
             current = self._view(slug)
+            if current["state"] == "offline" and self.dashboard:
+                return current
             if current["state"] == "offline":
                 raise ApiError("action box is offline", method, "/boxes", 422, details={"body": {"errors": {"action": ["box is offline"]}}})
             self.boxes[slug] = dict(current, state="rebooting", is_online=False)
@@ -131,8 +137,7 @@ class FakeBoxApi:
         with self.lock:
             self.calls.append(("LIST", segments, tuple(sorted(params.items()))))
         if segments == "locations":
-            needle = params.get("q", "").lower()
-            return [dict(loc) for loc in self.locations if needle in loc["location_name"].lower()]
+            return [dict(loc) for loc in self.locations if params.get("location_name") in (None, loc["location_name"])]
         assert segments == "boxes"
         boxes = [self._view(slug) for slug in self.boxes]
         if "location_id" in params:
@@ -280,7 +285,7 @@ def test_find_location_falls_back_to_the_name_when_a_slug_shaped_reference_is_no
 @pytest.mark.parametrize(
     ("state", "reason"),
     [
-        ("offline", "offline: the API refuses to reboot an offline box"),
+        ("offline", "offline: a reboot would only happen at its next start, so none was sent"),
         ("new", "never connected (state new)"),
         ("rebooting", "already rebooting"),
         ("upgrading", "upgrading its firmware; a reboot now could interrupt the upgrade"),
@@ -401,6 +406,35 @@ def test_a_box_that_went_offline_after_it_was_read_is_skipped_or_fails_with_fail
     assert results[0]["action"] == SKIP and results[0]["reason"] == "offline: the API refused the reboot (box is offline)"
     with pytest.raises(RebootFailure, match="box is offline"):
         run_reboot(api, [read_as_online], fail_on_offline=True)
+
+
+def test_a_box_gone_offline_whose_reboot_ct_accepts_is_skipped_not_waited_for():
+    """The dashboard's CT takes an action on an offline box for its next start: a 200, not a 422 to count on."""
+    api = FakeBoxApi([make_box(1, state="offline")], dashboard=True)
+    read_as_online = make_box(1)
+    results = run_reboot(api, [read_as_online], timeout=600)
+    assert results[0]["action"] == SKIP and results[0]["reason"].startswith("offline: it went offline before the reboot reached it")
+    assert results[0]["rebooted"] is False and api.clock.sleeps == []  # nothing waited for
+    with pytest.raises(RebootFailure, match="went offline before the reboot reached it"):
+        run_reboot(api, [read_as_online], fail_on_offline=True)
+
+
+def test_a_box_ct_allows_no_job_is_skipped_and_sent_nothing():
+    held = dict(make_box(1), allowed_job=False)
+    api = FakeBoxApi([held, dict(make_box(2), allowed_job=True), make_box(3, state="offline")], dashboard=True)
+    boxes = resource_for(api).select(validate_selection(slugs=["ap-0001", "ap-0002", "ap-0003"]))
+    results = run_reboot(api, boxes)
+    assert [r["action"] for r in results] == [SKIP, REBOOT, SKIP]
+    assert results[0]["reason"].startswith("CT allows this box no job now (allowed_job false")
+    assert results[2]["reason"] == "offline: a reboot would only happen at its next start, so none was sent"
+    assert api.methods("PATCH") == ["boxes/ap-0002"]
+
+
+def test_integer_ids_and_rails_booleans_are_read_as_the_collection_shows_them():
+    api = FakeBoxApi([make_box(1), make_box(2, state="offline")], dashboard=True)
+    boxes = resource_for(api).select(validate_selection(ids=["5002", "5001"]))
+    assert [(box["id"], box["is_online"]) for box in boxes] == [("5002", False), ("5001", True)]
+    assert plan_reboots(boxes, NOW)[1]["id"] == "5001"
 
 
 # -- batches and waiting ------------------------------------------------------------------

@@ -66,12 +66,62 @@ def test_wrong_secret_is_an_auth_error_without_the_secret(fake, store_path):
     assert "SECRET" not in str(caught.value) + json.dumps(caught.value.to_failure())
 
 
+def test_a_wrong_secret_fails_at_once_even_while_a_stored_token_is_valid(fake, store_path):
+    fake.state.script("GET", DEVICE_PATH, Scripted(200, envelope({"id": DEVICE_ID})))
+    client(fake, store_path).get_device(DEVICE_ID)
+    assert fake.state.token_requests["client_credentials"] == 1
+    with pytest.raises(AuthError, match="rejected client_id/client_secret"):
+        client(fake, store_path, client_secret="wrongSECRETvalue123").get_device(DEVICE_ID)
+    assert fake.state.token_requests["client_credentials"] == 2
+    # The store keeps a mark of the secret, never the secret; the right secret reuses the token again.
+    with open(store_path, encoding="utf-8") as handle:
+        assert CTHINGS_CLIENT[1] not in handle.read()
+    client(fake, store_path).get_device(DEVICE_ID)
+    assert fake.state.token_requests["client_credentials"] == 2
+
+
 def test_readings_use_v2_and_devices_use_v3(fake, store_path):
     readings = f"/cthings-api/v2/device/{DEVICE_ID}/readings"
     fake.state.script("GET", readings, Scripted(200, envelope([{"dtm": "2017-07-01T12:30:00", "data": {}}])))
     cthings = client(fake, store_path)
     assert cthings.device_readings(DEVICE_ID, "2017-07-01T00:00:00", "2017-07-02T00:00:00")[0]["dtm"] == "2017-07-01T12:30:00"
     assert cthings.endpoint_url("device", device_id=DEVICE_ID).endswith("/v3/device/" + DEVICE_ID)
+
+
+def test_readings_send_only_from_and_to_and_follow_links_when_there_are_some(fake, store_path):
+    """The contract names from and to for readings, nothing else: no limit, no page (a strict server refuses them)."""
+    readings = f"/cthings-api/v2/device/{DEVICE_ID}/readings"
+    nxt = fake.urls["cthings_api_url"] + f"/v2/device/{DEVICE_ID}/readings?from=2017-07-01T00:00:00&to=2017-07-02T00:00:00&page=2"
+    fake.state.script("GET", readings, Scripted(200, envelope([{"dtm": "2017-07-01T00:00:00", "data": {}}], {"next": nxt})),
+                      Scripted(200, envelope([{"dtm": "2017-07-01T00:15:00", "data": {}}], {"next": None})))
+    got = client(fake, store_path).device_readings(DEVICE_ID, "2017-07-01T00:00:00", "2017-07-02T00:00:00")
+    assert [reading["dtm"] for reading in got] == ["2017-07-01T00:00:00", "2017-07-01T00:15:00"]
+    sent = [query for method, path, query in fake.state.queries if path == readings]
+    assert sent[0] == {"from": ["2017-07-01T00:00:00"], "to": ["2017-07-02T00:00:00"]}
+    assert sent[1] == {"from": ["2017-07-01T00:00:00"], "to": ["2017-07-02T00:00:00"], "page": ["2"]}  # the server's own link
+
+
+def test_the_device_list_asks_for_large_pages_because_the_contract_names_limit(fake, store_path):
+    fake.state.script("GET", "/cthings-api/v3/device", Scripted(200, envelope([], {"next": None})))
+    client(fake, store_path).list_devices(active=True)
+    assert [query for method, path, query in fake.state.queries if path == "/cthings-api/v3/device"] == [{"active": ["true"], "limit": ["1000"]}]
+    assert [query for method, path, query in fake.state.queries if path == DEVICE_PATH] == []
+
+
+def test_a_parameter_the_contract_does_not_name_never_leaves(fake, store_path):
+    with pytest.raises(ValueError, match="names no query parameter limit for the device_readings endpoint"):
+        client(fake, store_path).collect("device_readings", {"from": "a", "to": "b", "limit": 5}, device_id=DEVICE_ID)
+    assert fake.state.requests == []
+
+
+def test_a_link_to_another_origin_is_not_followed(fake, store_path):
+    readings = f"/cthings-api/v2/device/{DEVICE_ID}/readings"
+    elsewhere = f"http://user:pw@127.0.0.2:1/v2/device/{DEVICE_ID}/readings?page=2"
+    fake.state.script("GET", readings, Scripted(200, envelope([{"dtm": "2017-07-01T00:00:00", "data": {}}], {"next": elsewhere})))
+    with pytest.raises(ApiError, match=r"page link outside api_url \(http://127\.0\.0\.2:1/.*not followed, so the access token is not sent there") as caught:
+        client(fake, store_path).device_readings(DEVICE_ID, "2017-07-01T00:00:00", "2017-07-02T00:00:00")
+    assert "pw" not in str(caught.value)
+    assert fake.state.count("GET", readings) == 1
 
 
 def test_envelope_errors_carry_the_api_message(fake, store_path):

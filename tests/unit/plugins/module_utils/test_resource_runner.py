@@ -13,7 +13,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
 
-NEW = {"name": "New Place", "address": "2 Side Road", "town": "Bath", "postcode": "BA2 2BB", "state": "present"}
+NEW = {"name": "New Place", "address": "2 Side Road", "town": "Bath", "postcode": "BA2 2BB", "country": "gb", "state": "present"}
 
 
 class FakeLocations(LocationResource):

@@ -200,6 +200,7 @@ def test_a_planned_create_shows_the_api_defaults():
         ({"voucher_format": "numeric"}, "voucher_format", "voucher_format (is 'alphanumeric', wanted 'numeric')"),
         ({"restrict_period": "daily"}, "restrict_period", "restrict_period (is 'none', wanted 'daily')"),
         ({"access_type": "data", "validity_minutes": None, "data_limit_mb": 500}, "access_type", "access_type (is 'time', wanted 'data')"),
+        ({"splash_page_id": "42"}, "splash_page_id", "splash_page_id (is 'external', wanted '42')"),
     ],
 )
 def test_immutable_fields_cannot_change(given, option, shown):
@@ -230,10 +231,10 @@ def test_location_by_id_slug_or_name():
     assert api.calls == [("GET", "locations/1001"), ("GET", "locations/brighton-seafront-cafe-abc")]
     api.calls.clear()
     assert find_location(api, "Brighton Seafront Cafe")["id"] == "1001"
-    assert api.calls == [("LIST", "locations?q=Brighton Seafront Cafe")]  # cannot be an id or a slug: no GET
+    assert api.calls == [("LIST", "locations?location_name=Brighton Seafront Cafe")]  # cannot be an id or a slug: no GET
     api.calls.clear()
     assert find_location(api, "office")["id"] == "1002"  # slug-like name: tried as a slug, then as a name
-    assert api.calls == [("GET", "locations/office"), ("LIST", "locations?q=office")]
+    assert api.calls == [("GET", "locations/office"), ("LIST", "locations?location_name=office")]
     assert find_location(api, "Nowhere Special") is None
 
 
@@ -244,7 +245,7 @@ def test_a_location_name_shared_by_two_locations_is_an_error_listing_them():
 
 
 def test_a_batch_name_shared_by_two_batches_is_an_error_listing_them():
-    api = FakeCtApi([batch("d" * 32, "1001", "Dup"), batch("e" * 32, "1001", " Dup"), batch("f" * 32, "1002", "Dup")])
+    api = FakeCtApi([batch("d" * 32, "1001", "Dup"), batch("e" * 32, "1001", "Dup"), batch("f" * 32, "1002", "Dup")])
     with pytest.raises(AmbiguousKeyError) as caught:
         VoucherResource(api, "1001").find({"batch_name": "Dup"})
     assert f"2 vouchers are named 'Dup' (ids {'d' * 32}, {'e' * 32}); refer to one by id" in str(caught.value)
@@ -308,3 +309,45 @@ def test_a_422_names_the_option_not_the_api_field():
     with pytest.raises(ApiError) as caught:
         resource.update(api.vouchers[0], {"length": 12})
     assert str(caught.value).endswith("CT rejected the voucher: code_length cannot be changed after creation")
+
+
+# -- single-use codes: restrict_period all and access_period ----------------------------------------------------
+
+
+def test_single_use_needs_an_access_period_to_create_and_it_is_sent():
+    resource = VoucherResource(FakeCtApi(), "1001")
+    assert "access_period" in resource.missing_for_create(validate(options(restrict_period="all")))
+    single = validate(options(restrict_period="all", access_period=1440))
+    assert resource.missing_for_create(single) == []
+    assert SHAPE.api_values(single)["access_period"] == 1440 and SHAPE.api_values(single)["access_restrict_period"] == "all"
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"access_period": 60}, "access_period is the single-use limit: it applies only with restrict_period: all"),
+        ({"restrict_period": "daily", "access_period": 60}, "applies only with restrict_period: all"),
+        ({"restrict_period": "all", "access_period": 60}, "access_period (60 minutes) must be at least validity_minutes (1440 minutes)"),
+        ({"restrict_period": "all", "access_period": 43_202}, "access_period must be between 1 and 43201"),
+    ],
+)
+def test_access_period_rules_are_checked_before_any_request(given, message):
+    with pytest.raises(InputError) as caught:
+        validate(options(**given))
+    assert message in str(caught.value) and caught.value.field == "access_period"
+
+
+def test_access_period_is_checked_against_the_batch_that_exists():
+    single = batch("c" * 32, "1001", "Walk-ins", access_restrict_period="all", access_period=1440, validity_minutes=1440)
+    check_combination({"batch_name": "Walk-ins", "access_period": 2000}, single)  # a single-use batch takes it
+    with pytest.raises(InputError, match=r"applies only with restrict_period: all \(single-use codes\) \(the batch 'Conference' has restrict_period none\)"):
+        check_combination({"batch_name": "Conference", "access_period": 2000}, batch("d" * 32, "1001", "Conference"))
+    with pytest.raises(InputError, match=r"must be at least validity_minutes \(3000 minutes\)"):
+        check_combination({"batch_name": "Walk-ins", "validity_minutes": 3000}, single)
+
+
+def test_rails_booleans_of_a_batch_and_its_codes_are_booleans():
+    api = FakeCtApi([batch("d" * 32, "1001", "Dup", is_active=0, completed=1)])
+    found = VoucherResource(api, "1001").find({"batch_name": "Dup"})
+    assert found["is_active"] is False
+    assert api.calls == [("LIST", "locations/1001/vouchers?batch_name=Dup")]
