@@ -14,6 +14,15 @@ attributes:
     description: Can run in check mode and return the changed status and the result it would produce.
   diff_mode:
     description: Returns details on what has changed (or would change in check mode) when run with C(--diff).
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - "On a local connection (C(localhost), C(delegate_to: localhost), C(ansible_connection: local)) the action plugin
+        runs the module inside Ansible's worker process, with the Python that runs Ansible (which therefore needs
+        C(requests) and C(jsonschema)); C(ansible_python_interpreter) plays no part there."
+      - "On any other connection, with C(become) or C(async), or with the host variable C(ctcloud_in_process=false),
+        the module runs as a module process, as every Ansible module does."
 """
 
     # Not named CT/CTHINGS: ansible-core resolves "ctcloud.cloud.attributes.ct" to the fragment ctcloud.cloud.ct

@@ -65,12 +65,13 @@ class Sizes:
     reboot_loop_items: int = 5  # scenario 5: one-box reboots the loop runs per repetition
     reboot_delay: float = 2.0  # scenario 5: seconds a box takes to come back
     scaling: tuple[int, ...] = (1000, 10000, 50000)  # scenario 6: device counts
+    per_task: int = 50  # scenario 7: tasks in each sequence
     full_size: bool = True  # the issue's sizes: timing targets are judged
 
 
 SMOKE = Sizes(
     repeat=1, locations=30, loop_items=3, drift=3, token_tasks=5, get_pairs=2, devices=300, boxes=6, batch_size=3,
-    reboot_loop_items=2, reboot_delay=0.3, scaling=(100, 300, 1000), full_size=False,
+    reboot_loop_items=2, reboot_delay=0.3, scaling=(100, 300, 1000), per_task=3, full_size=False,
 )
 
 
@@ -96,7 +97,7 @@ class Bench:
             sizes = self.sizes
             self._ct = Emulator(
                 "ct", self.work, locations=sizes.locations, boxes=max(2 * sizes.boxes, 50),
-                devices=max(sizes.token_tasks, 2 * sizes.get_pairs + 1, 100), reboot_delay=sizes.reboot_delay,
+                devices=max(sizes.token_tasks, 2 * sizes.get_pairs + 1, sizes.per_task, 100), reboot_delay=sizes.reboot_delay,
             )
         return self._ct
 
@@ -496,6 +497,113 @@ def scenario_reboot(bench: Bench, report: Report) -> None:
     }
 
 
+# --------------------------------------------------------------------------- scenario 7: per-task cost
+
+
+# The sequences of scenario 7: what each of its tasks does, and how the table names it.
+PER_TASK_SEQUENCES = {
+    "debug": "ansible.builtin.debug (a task that does nothing)",
+    "ping": "ansible.builtin.ping (the cheapest module)",
+    "uri": "ansible.builtin.uri GET with a bearer token",
+    "device": "ctcloud.cloud.cthings_device_info id=<uuid>",
+    "location": "ctcloud.cloud.ct_location, existing, no change",
+    "device_remote": "cthings_device_info as a module process (ctcloud_in_process: false)",
+}
+OURS = ("device", "location")
+
+
+def location_task(name: str, site: dict) -> str:
+    options = "".join(f"        {option}: {json.dumps(value)}\n" for option, value in site.items())  # JSON scalars are YAML
+    return f"    - name: {yaml_string(name)}\n      ctcloud.cloud.ct_location:\n{options}"
+
+
+def per_task_task(sequence: str, name: str, device_id: str, site: dict) -> str:
+    if sequence == "debug":
+        return f"    - name: {yaml_string(name)}\n      ansible.builtin.debug:\n        msg: {yaml_string(name)}\n"
+    if sequence == "ping":
+        return f"    - name: {yaml_string(name)}\n      ansible.builtin.ping:\n"
+    if sequence == "uri":
+        return uri_get_task(name, device_id)
+    if sequence == "location":
+        return location_task(name, site)
+    return module_get_task(name, device_id)  # device, device_remote
+
+
+def per_task_playbook(order: list[str], ids: list[str], sites: list[dict]) -> str:
+    """One play per sequence, in ``order``, after a warm-up play that runs each kind of task once.
+
+    The warm-up takes what a run pays once (tokens: the modules' in the token store, uri's from a
+    token task; loading each action plugin and module) out of the sequences, which measure the cost
+    of one more task.
+    """
+    warm_up = [uri_token_task("Warm-up: a token for uri")]
+    warm_up += [per_task_task(sequence, f"Warm-up: {sequence}", ids[0], sites[0]) for sequence in PER_TASK_SEQUENCES if sequence != "device_remote"]
+    plays = [play("Warm-up", warm_up)]
+    for sequence in order:
+        tasks = [per_task_task(sequence, f"{sequence} #{number}", ids[number], sites[number]) for number in range(len(ids))]
+        extra = "    ctcloud_in_process: false\n" if sequence == "device_remote" else ""
+        plays.append(play(f"{len(ids)} tasks: {PER_TASK_SEQUENCES[sequence]}", tasks, extra).removeprefix("---\n"))
+    return "\n".join(plays)
+
+
+def scenario_per_task(bench: Bench, report: Report) -> None:
+    sizes, ansible = bench.sizes, bench.ansible
+    emulator = bench.ct_emulator()
+    state = emulator.state(devices=True)
+    ids = [device["id"] for device in state["devices"][: sizes.per_task]]
+    # Existing locations, declared with every field as they are: ct_location finds each one and changes nothing.
+    sites = [site for site in declared_sites(state["locations"])[0] if site["state"] == "present"][: sizes.per_task]
+    if len(ids) < sizes.per_task or len(sites) < sizes.per_task:
+        raise BenchError(f"the emulator has {len(ids)} devices and {len(sites)} active locations, {sizes.per_task} of each needed")
+    connection = ansible.write_vars("cthings-connection", emulator.playbook_vars())
+    sequences = list(PER_TASK_SEQUENCES)
+    seconds: dict[str, list[float]] = {sequence: [] for sequence in sequences}
+    counts: list[Counts] = []
+    for repetition in range(sizes.repeat):
+        playbook = bench.work / "playbooks" / f"per_task_{repetition}.yml"
+        playbook.parent.mkdir(exist_ok=True)
+        playbook.write_text(per_task_playbook(rotated(sequences, repetition), ids, sites))
+        emulator.reset(data=False)  # counters and tokens; a fresh, empty token store per run
+        run = ansible.playbook(playbook, [connection], bench.run_env(emulator), "per-task")
+        counts.append(Counts.from_stats(emulator.stats()))
+        for sequence in sequences:
+            seconds[sequence].append(run.task_seconds(f"{sequence} #"))
+
+    def ratios(ours: str, reference: str) -> list[float]:
+        return [a / b for a, b in zip(seconds[ours], seconds[reference], strict=True)]
+
+    count = sizes.per_task
+    for sequence in sequences:
+        note = f"{1000 * median(seconds[sequence]) / count:.0f} ms per task"
+        if sequence in OURS or sequence == "device_remote":
+            note += f"; {median(ratios(sequence, 'ping')):.2f}x ping, {median(ratios(sequence, 'uri')):.2f}x uri"
+        requests = {"debug": 0, "ping": 0}.get(sequence, count)
+        report.row(f"{count} x {PER_TASK_SEQUENCES[sequence]}", summary(seconds[sequence]), requests,
+                   ratio_text(median(ratios(sequence, "debug"))), note)
+    for ours in OURS:
+        label = PER_TASK_SEQUENCES[ours].removeprefix("ctcloud.cloud.")
+        for reference, limit in (("ping", 0.5), ("uri", 0.35), ("debug", 4.0)):
+            value = median(ratios(ours, reference))
+            report.target(f"{label}: <= {limit:g}x the {reference} sequence", ratio_text(value), judged(bench, value <= limit))
+    writes = [count_.writes for count_ in counts]
+    tokens = [count_.token_requests for count_ in counts]
+    report.target("every sequence: 0 writes", str(writes), all(value == 0 for value in writes))
+    report.target("one token request per credential per run (CT refresh, cThings module, cThings for uri: 3)", str(tokens),
+                  all(value == 3 for value in tokens))
+    device_gets = [count_.by_route.get("GET /cthings-api/v3/device/<device_id>", 0) for count_ in counts]
+    expected_gets = 3 * count + 2  # two module sequences and uri's, plus two warm-up reads
+    report.target(f"one request per device task ({expected_gets} device GETs)", str(device_gets), all(value == expected_gets for value in device_gets))
+    report.notes.append(
+        f"one playbook per repetition: a warm-up play, then the {len(sequences)} sequences as plays in an order that rotates between"
+        " repetitions; a sequence's time is the sum of its tasks' wall times (bench_timer), start-up excluded; ratios are medians of"
+        " the per-repetition ratios."
+    )
+    report.raw = {
+        "tasks_per_sequence": count, "seconds": seconds, "counts": [count_.as_dict() for count_ in counts],
+        "ratios": {f"{ours}/{reference}": ratios(ours, reference) for ours in (*OURS, "device_remote") for reference in ("debug", "ping", "uri")},
+    }
+
+
 # --------------------------------------------------------------------------- scenarios 3 and 6: inventory
 
 
@@ -752,6 +860,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Bench, Report], None]]] = {
     "one_get": ("4. one GET task", scenario_one_get),
     "reboot": ("5. reboot 100 boxes with wait", scenario_reboot),
     "scaling": ("6. inventory growth 1,000 -> 10,000 -> 50,000 devices", scenario_scaling),
+    "per_task": ("7. per-task cost: 50 tasks each of debug, ping, uri and two of ours", scenario_per_task),
 }
 
 

@@ -13,7 +13,10 @@
 - The kill window: a module process is SIGKILLed after it received a rotated
   refresh token and wrote it to a temporary file, before the rename that stores it
   (``kill_hook/sitecustomize.py``), while it holds the store's lock. The next run
-  still authenticates. Why it must: the client stores before it uses the new
+  still authenticates. A module process exists where the module runs remotely (here:
+  a host behind the ``pretend_remote`` connection); on a local connection the module
+  runs inside Ansible's worker process (issue 14), and the same kill then hits that
+  worker: the same guarantees hold. Why it must: the client stores before it uses the new
   access token, and the contract's server revokes the old refresh token only on
   that first use (docs/api-contract.md, "rotation"); so the old token, still in
   the store, still works. The unit test
@@ -36,7 +39,7 @@ from pathlib import Path
 
 import pytest
 from ctsystem.ansible_run import AnsibleRun
-from ctsystem.collection import PLAYBOOKS, SYSTEM_DIR
+from ctsystem.collection import CONNECTION_PLUGINS, PLAYBOOKS, SYSTEM_DIR
 from ctsystem.dialects import across_dialects
 from ctsystem.evidence import stored_ct_entry
 
@@ -116,13 +119,37 @@ def test_a_module_killed_between_token_received_and_stored_loses_nothing(start_e
     emulator.revoke()  # the stored access token dies without notice: the next request must refresh
     emulator.reset(data=False, counters=True)
 
-    killed_inventory = ansible.write_inventory(tmp_path / "killed.yml", ["localhost"],
+    # A connection that is not local: the module runs as a process of its own, with the killing interpreter.
+    killed_inventory = ansible.write_inventory(tmp_path / "killed.yml", ["localhost"], ansible_connection="pretend_remote",
                                                ansible_python_interpreter=str(kill_hook_interpreter(tmp_path, token_store)))
-    killed = ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars, inventory=killed_inventory)
+    killed = ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars, inventory=killed_inventory, env={"ANSIBLE_CONNECTION_PLUGINS": str(CONNECTION_PLUGINS)})
     assert killed.rc != 0
     failure = killed.one("List the locations")
     assert failure.failed, failure.result
     assert failure.result.get("rc") == 128 + 9 and "Killed" in failure.result.get("module_stderr", ""), failure.result  # SIGKILL
+    assert_nothing_lost(ansible, emulator, token_store, extra_vars, before, stored_refresh)
+
+
+def test_a_worker_killed_between_token_received_and_stored_loses_nothing(start_emulator, ansible, tmp_path, token_store, scenario_vars):
+    """On a local connection the module runs in Ansible's worker process: the kill hook, loaded into ansible-playbook, kills that."""
+    emulator = start_emulator()
+    extra_vars = scenario_vars(emulator, token_store)
+    ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars).check()
+    before = token_store.read_bytes()
+    stored_refresh = stored_ct_entry(token_store)["refresh_token"]
+    emulator.revoke()
+    emulator.reset(data=False, counters=True)
+
+    python_path = os.pathsep.join(filter(None, [str(SYSTEM_DIR / "kill_hook"), os.environ.get("PYTHONPATH")]))
+    hook = {"CTCLOUD_KILL_ON_STORE_REPLACE": str(token_store), "PYTHONPATH": python_path}
+    killed = ansible.playbook(PLAYBOOKS / "ping.yml", extra_vars, env=hook)
+    assert killed.rc != 0
+    assert "A worker was found in a dead state" in killed.stdout + killed.stderr, killed.describe()
+    assert_nothing_lost(ansible, emulator, token_store, extra_vars, before, stored_refresh)
+
+
+def assert_nothing_lost(ansible, emulator, token_store: Path, extra_vars: dict, before: bytes, stored_refresh: str) -> None:
+    """After a kill between receiving a rotated refresh token and storing it: the store holds the previous chain, and it still works."""
     stats = emulator.stats()
     assert stats["token_requests"]["ct"]["refresh_token"] == 1, stats  # the rotated token was issued...
     assert token_store.read_bytes() == before  # ...and never stored: the store still holds the previous chain

@@ -18,6 +18,8 @@ REPO = SYSTEM_DIR.parent.parent
 RUN_EMULATOR = REPO / "tests" / "emulator" / "run_emulator.py"
 PLAYBOOKS = SYSTEM_DIR / "playbooks"
 CALLBACK_PLUGINS = SYSTEM_DIR / "callback_plugins"
+# pretend_remote: a connection that is not ``local``, so the modules take the remote path (without SSH).
+CONNECTION_PLUGINS = SYSTEM_DIR / "connection_plugins"
 NAMESPACE, NAME = "ctcloud", "cloud"
 
 
