@@ -28,6 +28,7 @@ One YAML file per module, ``cases/<module>.yml``::
         output: {changed: true}     # a subset of the printed result: dicts by key, lists item by item (same
                                     # length); unless it says `failed: true`, the result must not have failed
         msg: "regex"                # optional: re.search in the result's msg
+        matches: {state: "^\\S+$"}   # optional: re.search in other result fields (their text)
         absent: [diff]              # optional: keys the result must not have
         writes:                     # every POST/PATCH/PUT/DELETE to the API, in order (default: none at all)
           - request: POST /locations
@@ -67,7 +68,7 @@ MODULES_DIR = Path(__file__).resolve().parents[4] / "plugins" / "modules"
 API_BASES = {"ct": "/ct-api/api/v1", "cthings": "/cthings-api"}
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 UNSCRIPTED = 501  # not transient for the transport: the module stops at the first request the case did not script
-CASE_KEYS = {"id", "input", "before", "replies", "output", "msg", "absent", "writes", "reads", "sends_nothing", "grants"}
+CASE_KEYS = {"id", "input", "before", "replies", "output", "msg", "matches", "absent", "writes", "reads", "sends_nothing", "grants"}
 REPLY_KEYS = {"request", "query", "status", "body", "sequence"}
 PLACEHOLDER = re.compile(r"\$\{before\[(\d+)\]\.(\w+)\}")
 
@@ -270,6 +271,9 @@ def check(case: dict[str, Any], result: dict[str, Any], server: CaseServer, sinc
     problems.extend(subset_problems(output, result))
     if "msg" in case and not re.search(case["msg"], str(result.get("msg", ""))):
         problems.append(f"msg {result.get('msg')!r} does not match {case['msg']!r}")
+    for key, pattern in (case.get("matches") or {}).items():
+        if key not in result or not re.search(pattern, str(result[key])):
+            problems.append(f"result.{key} {result.get(key)!r} does not match {pattern!r}")
     problems.extend(f"result.{key}: present, expected absent" for key in case.get("absent") or [] if key in result)
     sent = script.sent[since["api"]:]
     writes = [request for request in sent if request["method"] in WRITE_METHODS]
