@@ -248,7 +248,8 @@ def subset_problems(expected: Any, actual: Any, where: str = "result") -> list[s
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [f"{where}: expected a list of {len(expected)}, got {actual!r}"]
-        return [problem for index, (e, a) in enumerate(zip(expected, actual)) for problem in subset_problems(e, a, f"{where}[{index}]")]
+        pairs = enumerate(zip(expected, actual, strict=True))
+        return [problem for index, (item, got) in pairs for problem in subset_problems(item, got, f"{where}[{index}]")]
     if expected != actual or isinstance(expected, bool) != isinstance(actual, bool):
         return [f"{where}: expected {expected!r}, got {actual!r}"]
     return []
@@ -282,7 +283,7 @@ def check(case: dict[str, Any], result: dict[str, Any], server: CaseServer, sinc
     if [" ".join(_split(w["request"])) for w in expected_writes] != shown:
         problems.append(f"writes: expected {[w['request'] for w in expected_writes]}, sent {shown}")
     else:
-        for index, (expected, actual) in enumerate(zip(expected_writes, writes)):
+        for index, (expected, actual) in enumerate(zip(expected_writes, writes, strict=True)):
             if "body" in expected:
                 problems.extend(subset_problems(expected["body"], actual["body"], f"writes[{index}].body"))
     for read in case.get("reads") or []:
@@ -293,7 +294,7 @@ def check(case: dict[str, Any], result: dict[str, Any], server: CaseServer, sinc
     if case.get("sends_nothing"):
         everything = server.state.requests[since["all"]:]
         if everything:
-            problems.append(f"sends_nothing: the module sent {['%s %s' % request for request in everything]}")
+            problems.append(f"sends_nothing: the module sent {[f'{method} {path}' for method, path in everything]}")
     for grant, count in (case.get("grants") or {}).items():
         counted = server.state.token_requests.get(grant, 0) - since["grants"].get(grant, 0)
         if counted != count:

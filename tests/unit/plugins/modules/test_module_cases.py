@@ -62,3 +62,15 @@ def test_an_unscripted_request_fails_the_case_naming_it(capsys, monkeypatch, tmp
         result = run_main(main_of("ct_location_info"), capsys, server.connection("ct", str(tmp_path / "tokens.json")) | case["input"])
         with pytest.raises(module_cases.CaseError, match=r"does not answer: GET /locations/1001 \(add a reply"):
             module_cases.check(case, result, server, since)
+
+
+def test_a_write_the_case_did_not_expect_fails_it(capsys, monkeypatch, tmp_path):
+    module_cases.quiet(monkeypatch)
+    replies = [{"request": "GET /boxes/ap-one", "body": {"slug": "ap-one", "state": "online", "is_online": True, "allowed_job": True}},
+               {"request": "PATCH /boxes/ap-one", "body": {"slug": "ap-one", "state": "rebooting", "is_online": False}}]
+    case = {"id": "unexpected-write", "input": {"slug": ["ap-one"], "wait": False}, "replies": replies, "output": {"changed": True}}
+    with module_cases.CaseServer(replies, "ct") as server:
+        since = module_cases.mark(server)
+        result = run_main(main_of("ct_box_reboot"), capsys, server.connection("ct", str(tmp_path / "tokens.json")) | case["input"])
+        with pytest.raises(module_cases.CaseError, match=r"writes: expected \[\], sent \['PATCH /boxes/ap-one'\]"):
+            module_cases.check(case, result, server, since)
