@@ -132,7 +132,7 @@ def is_diff_mode(case: dict[str, Any]) -> bool:
 
 
 def _split(request: str) -> tuple[str, str]:
-    method, _, path = request.strip().partition(" ")
+    method, _space, path = request.strip().partition(" ")
     return method.upper(), path.strip()
 
 
