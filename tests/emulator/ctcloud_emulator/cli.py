@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         "latency_ms": "milliseconds added to every API request",
         "search_lag": "seconds the dashboard dialect's q search index lags behind writes",
         "lose_refresh_replies": "lose the replies of the next N CT refresh grants (the grant is made, the connection closes)",
+        "heartbeat_lag": "seconds the last_heartbeat of an up box lags behind now, its uptime_seconds counted to now (0: as stored)",
+        "voucher_id_length": "hexadecimal digits of the unique_id of a voucher batch created from now on (8 to 32)",
+        "unique_location_names": "true: a location create or rename onto a name another location has is 422 'has already been taken'",
     }
     for name, parse in config.KNOB_PARSERS.items():
         default = getattr(defaults, name)
