@@ -22,6 +22,7 @@ never means "set this field to null".
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -48,6 +49,18 @@ def canonical(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value):
         return round(value, 6)
     return value
+
+
+def canonical_name(value: Any) -> Any:
+    """The comparison form of a natural key (a location's or a batch's name): :func:`canonical`, in Unicode NFC.
+
+    NFC because "Café" typed on one keyboard (one code point for é) and pasted from another (e plus a combining
+    accent) is the same name to every reader: comparing code points would make a visually identical twin. Only
+    names compare so; the value sent is always the one the user wrote.
+    """
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFC", value)
+    return canonical(value)
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,11 @@ class Plan:
     @property
     def changed(self) -> bool:
         return self.action != NOTHING
+
+    def settle(self, actual: Plan) -> None:
+        """Become ``actual``, what was really done: a planned create that found the object made meanwhile by
+        another run updated it, or did nothing, and must not be reported as a create."""
+        self.action, self.current, self.payload, self.followup = actual.action, actual.current, actual.payload, actual.followup
 
     @property
     def recomputed(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape, canonical_name
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
@@ -38,7 +38,7 @@ CODE_FIELDS = ("username", "password", "serial", "active")
 SHAPE = Shape(
     "voucher",
     [
-        Field("batch_name", "batch_name"),
+        Field("batch_name", "batch_name", compare=canonical_name),
         Field("description", "batch_description"),
         Field("quantity", "quantity", mutable=False),
         Field(

@@ -16,6 +16,10 @@ description:
     C(batch_name) filter, never with its search (which may lag behind a batch created a moment ago). A name that matches
     several batches is an error listing them; the module never picks one, and it never creates a second batch with a
     name that exists.
+  - Names are compared without surrounding spaces and in Unicode NFC, so C(Café) typed as one character or as C(e) plus
+    a combining accent is one name. The name is sent as you wrote it. CT's exact filter compares spaces and
+    normalisation too, so before creating a batch the module also reads the location's whole batch list (no search)
+    to be sure no batch of that name exists.
   - Only the options you set are compared and sent. O(quantity), O(access_type), O(code_length), O(voucher_format),
     O(restrict_period) and O(splash_page_id) are fixed when the batch is created; asking for a different value fails
     and changes nothing. Delete the batch (O(state=absent)) and create it again to change them.
