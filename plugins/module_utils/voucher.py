@@ -87,7 +87,9 @@ INTEGER_RANGES = {
     "upload_speed": (56, 102_400),
     "access_period": (1, ACCESS_PERIOD_MAX),
 }
-_UNIQUE_ID = re.compile(r"^[0-9a-f]{32}$")
+# Nothing in the contract fixes the id's length or alphabet (CT's are 32 hex characters, other servers' 16): any
+# non-empty run of URL-unreserved characters, which a path segment carries as it is.
+_UNIQUE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,255}$")
 _SPLASH_PAGE = re.compile(r"^(?:[0-9]{1,18}|external)$")
 
 # The batch options of ct_voucher (its argument spec without the module's own switches).
@@ -116,9 +118,13 @@ ENTRY_OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def unique_id(value: Any, field: str = "id") -> str:
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if not _UNIQUE_ID.match(text):
-        raise InputError(f"{field} must be a voucher batch's unique_id (32 hexadecimal characters), got {value!r}", field)
+    """A batch's ``unique_id`` as the API gave it (case kept: an id is the server's, not ours to rewrite)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not _UNIQUE_ID.match(text) or text in (".", ".."):
+        raise InputError(
+            f"{field} must be a voucher batch's unique_id (letters, digits, '-', '_', '.' or '~', as the API returns it), got {value!r}",
+            field,
+        )
     return text
 
 
@@ -133,7 +139,8 @@ def validate(options: Mapping[str, Any]) -> dict[str, Any]:
     elif clean["id"] is None:
         raise InputError("a voucher batch needs a batch_name (or an id)", "batch_name")
     if clean["description"] is not None:
-        clean["description"] = validation.text(clean["description"], "description", 0, 255)
+        # CT's form requires it, on create and on edit alike: a blank one is refused, so it is refused here first.
+        clean["description"] = validation.text(clean["description"], "description", 1, 255)
     for name, (minimum, maximum) in INTEGER_RANGES.items():
         if clean[name] is not None:
             clean[name] = validation.integer(clean[name], name, minimum, maximum)

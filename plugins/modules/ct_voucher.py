@@ -54,8 +54,9 @@ options:
     required: true
   id:
     description:
-      - The C(unique_id) of an existing batch (32 hexadecimal characters). With O(batch_name) as well, the batch is
-        renamed. Use it when several batches share a name.
+      - The C(unique_id) of an existing batch, as the API returns it (CT's are 32 hexadecimal characters; any letters,
+        digits, V(-), V(_), V(.) and V(~) are accepted). With O(batch_name) as well, the batch is renamed. Use it when
+        several batches share a name.
       - A batch cannot be created with a chosen id.
     type: str
   batch_name:
@@ -64,7 +65,9 @@ options:
       - Required unless O(id) is given.
     type: str
   description:
-    description: Description (API C(batch_description)), at most 255 characters. Required to create a batch.
+    description:
+      - Description (API C(batch_description)), 1 to 255 characters. Required to create a batch.
+      - CT requires one, so an empty or blank description is refused before any request, also when updating.
     type: str
   quantity:
     description:

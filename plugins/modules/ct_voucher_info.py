@@ -28,7 +28,8 @@ options:
     type: str
     required: true
   id:
-    description: The C(unique_id) of one batch. The result is a list of that one batch, or empty.
+    description:
+      - The C(unique_id) of one batch, as the API returns it. The result is a list of that one batch, or empty.
     type: str
   batch_name:
     description:

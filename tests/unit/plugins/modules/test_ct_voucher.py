@@ -212,3 +212,10 @@ def test_info_lists_filters_and_adds_codes(capsys, api):
     missing = run(capsys, ct_voucher_info, location="Nowhere Special")
     assert missing["failed"] is True and "does not exist" in missing["msg"]
     assert api.writes == []
+
+
+def test_a_blank_description_is_refused_before_any_request_on_update_too(capsys, api):
+    for description in ("", "   "):
+        result = run(capsys, location="1001", batch_name="Existing", description=description)
+        assert result["failed"] is True and result["msg"] == "description must not be empty or blank"
+    assert api.calls == [] and FakeCtApi.builds == 0
