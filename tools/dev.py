@@ -763,6 +763,26 @@ def stage_sanity(ctx: Context) -> str:
     return f"full on {ctx.venv.version}; compile+import on {', '.join(v for v in others if found[v]) or 'no other Python'}"
 
 
+def ensure_redis_server() -> str:
+    """The path of ``redis-server``, which the Redis token store's tests start; installed with apt-get (as root) when missing.
+
+    Missing and not installable is a failure, never a skip: those tests are the only proof the shared store works.
+    """
+    found = shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(p)), None)
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise HarnessError("redis-server is not installed: run `apt-get install redis-server` (the harness does it when run as root)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"]):
+        if run(cmd, cwd=REPO, env=env, timeout=900):
+            raise HarnessError(f"`{shlex.join(cmd)}` failed: redis-server is needed by the token store tests")
+    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
+    if not found:
+        raise HarnessError("apt-get installed redis-server, but no redis-server binary was found")
+    return found
+
+
 def _has_unit_tests() -> bool:
     return any((COPY / "tests" / "unit").rglob("test_*.py"))
 
@@ -770,6 +790,7 @@ def _has_unit_tests() -> bool:
 def _units(ctx: Context, venv: Venv) -> None:
     if not _has_unit_tests():
         raise StageSkipped("no tests/unit/**/test_*.py yet")
+    ensure_redis_server()
     cmd = [*ctx.ansible_test(venv), "units", "--venv", "--python", venv.version, *ctx.color_args()]
     code, output = run_tee(cmd, cwd=COPY, env=venv.env(), timeout=1800)
     if code:
@@ -853,6 +874,7 @@ def stage_system(ctx: Context) -> str:
     system = REPO / "tests" / "system"
     if not system.is_dir() or not any(system.rglob("test_*.py")):
         raise StageSkipped("tests/system has no test_*.py yet")
+    ensure_redis_server()
     cmd = [ctx.venv.python, "-m", "pytest", "tests/system", "-q", "-p", "no:cacheprovider"]
     env = ctx.venv.env(COLLECTIONS_ROOT)
     if ctx.dialect:

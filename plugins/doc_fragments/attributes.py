@@ -16,7 +16,9 @@ attributes:
     description: Returns details on what has changed (or would change in check mode) when run with C(--diff).
 """
 
-    CT = r"""
+    # Not named CT/CTHINGS: ansible-core resolves "ctcloud.cloud.attributes.ct" to the fragment ctcloud.cloud.ct
+    # (whose notes then appeared twice) instead of this variable.
+    CT_ACTION_GROUP = r"""
 options: {}
 attributes:
   action_group:
@@ -26,7 +28,7 @@ attributes:
       - ctcloud.cloud.ct
 """
 
-    CTHINGS = r"""
+    CTHINGS_ACTION_GROUP = r"""
 options: {}
 attributes:
   action_group:

@@ -16,7 +16,9 @@ description:
   - The configuration file name must end with C(.cthings.yml) or C(.cthings.yaml).
   - The connection options may be Jinja2 templates (lookups, extra vars); the same environment variables as the
     modules' apply when an option is not set.
-  - Every host gets C(ansible_connection=local), since devices are not SSH targets; set another value with O(compose).
+  - Every host gets C(ansible_connection=local), since devices are not SSH targets, and C(ansible_python_interpreter)
+    set to the Python running Ansible (see O(python_interpreter)), so that a play over these hosts runs the
+    collection's modules with no interpreter configured; set another connection with O(compose).
   - "Host variables (each named O(hostvars_prefix) + name + O(hostvars_suffix), by default C(cthings_<name>)):
     C(id) (UUID), C(device) (hardware identifier, for example a DevEUI), C(name) (as in the API, not unique),
     C(type) (type key), C(type_label), C(entity) (entity name), C(entity_id), C(manufacturer), C(provider),
@@ -30,6 +32,7 @@ description:
     request at all. The cache key depends on O(api_url), O(client_id), O(entity), O(type) and O(active).
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
+  - ctcloud.cloud.inventory_hosts
   - constructed
   - inventory_cache
 options:
@@ -53,6 +56,9 @@ options:
   token_store:
     env:
       - name: CTCLOUD_TOKEN_STORE
+  token_store_key:
+    env:
+      - name: CTCLOUD_TOKEN_STORE_KEY
   hostnames:
     description:
       - The device fields to name hosts by, in order of preference; the first one with a usable value wins, and

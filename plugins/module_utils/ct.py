@@ -21,15 +21,24 @@ on the way, the old token is already dead and the new one never arrived. A refre
 is therefore resent by this file, not by the transport, so that it knows when that
 happened and can say what to do (run ``ct_auth`` again). Token errors are decided by
 the body's ``error``: older Doorkeeper answers every one of them with 401.
+
+The store holds two entries per client: the refresh chain under the client's key
+(the refresh token only ever goes to ``auth_url``), and the access token under the
+client's key plus the API origin (it only ever goes to that API). Every API origin
+continues the one chain, so switching ``api_url`` back and forth never strands a
+revoked refresh token.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
+from secrets import token_urlsafe
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
+from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
     BearerClient,
@@ -40,7 +49,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, collect_ct_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
 
 DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
@@ -49,6 +58,9 @@ DEFAULT_TOKEN_LIFETIME = 7200  # the seed's expires_in
 LINEAGE_LENGTH = 50
 REFRESH_ATTEMPTS = 5
 REFRESH_PAUSE = 0.5  # seconds before the second attempt, doubled per attempt
+# A started authorization (ct_auth step 1) waits this long for its code: a person signs in meanwhile.
+PENDING_LIFETIME = 3600
+PENDING_MAX = 10
 
 
 def digest(token: str) -> str:
@@ -90,6 +102,12 @@ def rails_boolean(value: Any) -> Any:
 def with_booleans(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """``record`` with each of ``fields`` it has as a real boolean; the API's other values are kept."""
     return dict(record, **{name: rails_boolean(record[name]) for name in fields if name in record})
+def _live_pending(entry: dict[str, Any] | None, now: float) -> dict[str, dict[str, Any]]:
+    """The started authorizations of a pending entry that have not expired, by the digest of their state."""
+    pending = entry.get("pending") if isinstance(entry, dict) else None
+    if not isinstance(pending, dict):
+        return {}
+    return {key: value for key, value in pending.items() if isinstance(value, dict) and value.get("expires_at", 0) > now}
 
 
 def _bounded_lineage(chain: list[str]) -> list[str]:
@@ -119,30 +137,83 @@ class CtAuth(TokenProvider):
         client_id: str,
         client_secret: str,
         refresh_token: str | None = None,
+        api_url: str = DEFAULT_API_URL,
     ) -> None:
-        super().__init__(store, auth_url.rstrip("/"), client_id)
+        super().__init__(store, auth_url.rstrip("/"), client_id, client_secret, api_url)
         self.transport = transport
-        self.client_secret = client_secret
         self.refresh_token = refresh_token or None  # "" (an unset CI secret) is no token: use the stored chain
 
     @property
     def token_url(self) -> str:
         return self.auth_url + "/oauth/token"
 
-    def authorize_url(self, redirect_uri: str) -> str:
-        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri, "response_type": "code"})
-        return f"{self.auth_url}/oauth/authorize?{query}"
+    def authorize_url(self, redirect_uri: str, state: str, code_challenge: str | None = None) -> str:
+        fields = {"client_id": self.client_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state}
+        if code_challenge is not None:
+            fields.update(code_challenge=code_challenge, code_challenge_method="S256")
+        return f"{self.auth_url}/oauth/authorize?{urlencode(fields)}"
+
+    @property
+    def pending_key(self) -> str:
+        """Where the authorizations started (step 1) and not yet completed are kept: per client of auth_url."""
+        return f"ct-authorize|{self.auth_url}|{self.client_id}"
+
+    def begin_authorization(self, redirect_uri: str, pkce: bool, record: bool = True) -> tuple[str, str]:
+        """The authorize URL and its ``state``, recorded in the store (unless ``record`` is false) for exchange_code.
+
+        ``state`` (RFC 6749 section 10.12) binds the code that comes back to this step: a code from somebody
+        else's authorization (a pasted link that signs you into their tenant) has no state recorded here. With
+        ``pkce``, the verifier (RFC 7636, S256) stays in the store and only its hash goes into the URL.
+        """
+        state = token_urlsafe(32)
+        verifier = token_urlsafe(64) if pkce else None
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode("ascii").rstrip("=") if verifier else None
+        if record:
+            with self.store.transaction(self.client_key) as txn:
+                now = time.time()
+                pending = _live_pending(txn.get(self.pending_key), now)
+                pending[digest(state)] = {"redirect_uri": redirect_uri, "expires_at": now + PENDING_LIFETIME,
+                                          **({"code_verifier": verifier} if verifier else {})}
+                newest = sorted(pending.items(), key=lambda item: item[1]["expires_at"])[-PENDING_MAX:]
+                txn.put(self.pending_key, {"pending": dict(newest)})
+        return self.authorize_url(redirect_uri, state, challenge), state
+
+    def pending_authorization(self, state: str, redirect_uri: str, txn: Transaction | None = None) -> dict[str, Any]:
+        """The recorded step 1 that ``state`` names, for ``redirect_uri``; InputError when there is none."""
+        entry = txn.get(self.pending_key) if txn is not None else self.store.read(self.pending_key)
+        found = _live_pending(entry, time.time()).get(digest(state))
+        if found is None:
+            raise InputError(
+                f"state does not match an authorization started by step 1 (ct_auth without code) with the token store {self.store.description} "
+                f"in the last {PENDING_LIFETIME // 60} minutes, or it was completed already: run step 1 again and use the URL it returns. "
+                "Nothing was sent",
+                "state",
+            )
+        if found["redirect_uri"] != redirect_uri:
+            raise InputError("redirect_uri differs from the one step 1 used for this state; use the same redirect_uri in both steps", "redirect_uri")
+        return found
 
     def secrets(self) -> list[str | None]:
         return [self.client_secret, self.refresh_token, *sorted(self._seen)]
 
-    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
-        """The one-time browser step's code → tokens, stored. Returns the stored entry's public facts."""
-        with self.store.transaction() as txn:
+    def exchange_code(self, code: str, redirect_uri: str, state: str) -> dict[str, Any]:
+        """The one-time browser step's code → tokens, stored. Returns the stored entry's public facts.
+
+        ``state`` must name an authorization begun here (begin_authorization); it is used up with the code.
+        """
+        with self.store.transaction(self.client_key) as txn:
+            pending = self.pending_authorization(state, redirect_uri, txn)
+            txn.prepare_write()  # a code is used up by the exchange: never exchange it for tokens that cannot be kept
+            fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+            if "code_verifier" in pending:
+                fields["code_verifier"] = pending["code_verifier"]
             # A code is single-use: never replayed, even after a 503 (replay_safe=False).
-            reply = self._grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}, replay_safe=False)
+            reply = self._grant(fields, replay_safe=False)
+            remaining = _live_pending(txn.get(self.pending_key), time.time())
+            remaining.pop(digest(state), None)
+            txn.put(self.pending_key, {"pending": remaining})
             self._save(txn, reply, lineage=[])
-            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.path}
+            return {"expires_at": txn.get(self.key)["expires_at"], "token_store": self.store.description}
 
     # -- TokenProvider -----------------------------------------------------
 
@@ -151,6 +222,9 @@ class CtAuth(TokenProvider):
         return self.refresh_token is None or digest(self.refresh_token) in entry.get("lineage", [])
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+        # `entry` is this API origin's access token; the refresh chain is the client's. (0.1.0 stored both in the
+        # chain's entry: its access token, obtained for whatever API was configured then, is never read.)
+        entry = txn.get(self.client_key)
         candidates = []  # (refresh token, lineage it continues)
         if entry and self._belongs(entry) and entry.get("refresh_token"):
             candidates.append((entry["refresh_token"], list(entry.get("lineage", []))))
@@ -205,7 +279,7 @@ class CtAuth(TokenProvider):
             return LostRefreshError(
                 f"CT's reply to a token refresh was lost ({lost.message}), and CT then rejected the refresh token (invalid_grant): "
                 "it had already replaced it, revoking the old one at the refresh, and the new one never arrived. This token chain "
-                f"cannot continue: run ctcloud.cloud.ct_auth again to authorize anew (docs/ct-authorization.md); {self.store.path} "
+                f"cannot continue: run ctcloud.cloud.ct_auth again to authorize anew (docs/ct-authorization.md); {self.store.description} "
                 "then holds the new chain",
                 exc.method,
                 exc.url,
@@ -215,7 +289,7 @@ class CtAuth(TokenProvider):
         if code == "invalid_grant" and grant_type == "refresh_token":
             hint = (
                 "CT rejected the refresh token (invalid_grant): it was revoked, or rotated by an earlier run whose "
-                f"token store is not {self.store.path}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
+                f"token store is not {self.store.description}. Run ctcloud.cloud.ct_auth again (docs/ct-authorization.md)"
             )
         elif code == "invalid_grant":
             hint = "CT rejected the authorization code (invalid_grant): codes are single-use, expire after 10 minutes, and redirect_uri must match"
@@ -229,16 +303,26 @@ class CtAuth(TokenProvider):
 
     def _save(self, txn: Transaction, reply: dict[str, Any], lineage: list[str]) -> str:
         self._seen.update((reply["access_token"], reply["refresh_token"]))
-        entry = {
-            "access_token": reply["access_token"],
+        validation.token_from_server(reply["access_token"], "an access token")
+        validation.token_from_server(reply["refresh_token"], "a refresh token")
+        chain = {
             "refresh_token": reply["refresh_token"],
-            "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
             "lineage": _bounded_lineage([*lineage, digest(reply["refresh_token"])]),
             "updated_at": int(time.time()),
         }
-        txn.put(self.key, entry)
+        # The access token carries its chain's lineage: whether it may be used for a given refresh token is
+        # decided from this entry alone, as for the chain (_belongs).
+        access = {
+            "access_token": reply["access_token"],
+            "expires_at": self._expires_at(reply, DEFAULT_TOKEN_LIFETIME),
+            "lineage": chain["lineage"],
+            "secret_mark": self.secret_mark(),
+            "updated_at": chain["updated_at"],
+        }
+        txn.put(self.client_key, chain)
+        txn.put(self.key, access)
         txn.commit()  # on disk before the new access token is used: see the module docstring
-        return entry["access_token"]
+        return access["access_token"]
 
 
 class CtClient(BearerClient):
@@ -258,8 +342,13 @@ class CtClient(BearerClient):
         token_store: str | None = None,
         validate_certs: bool = True,
         timeout: float = 30.0,
+        token_store_key: str | None = None,
     ) -> CtClient:
         """A client from the connection options every CT module and plugin shares."""
+        api_url = validation.service_url(api_url or DEFAULT_API_URL, "api_url")
+        auth_url = validation.service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
+        for name, value in (("client_id", client_id), ("client_secret", client_secret), ("refresh_token", refresh_token), ("access_token", access_token)):
+            validation.credential(value, name)
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_ct_error)
         if access_token and not refresh_token:
             auth: Any = StaticTokenProvider(access_token, "CT")
@@ -269,8 +358,8 @@ class CtClient(BearerClient):
                 raise InputError(
                     f"CT {missing} is required (or CT_{missing.upper()}), unless access_token is given", missing
                 )
-            auth = CtAuth(TokenStore(token_store), transport, auth_url or DEFAULT_AUTH_URL, client_id, client_secret, refresh_token)
-        return cls(api_url or DEFAULT_API_URL, auth, transport)
+            auth = CtAuth(open_token_store(token_store, token_store_key), transport, auth_url, client_id, client_secret, refresh_token, api_url)
+        return cls(api_url, auth, transport)
 
     def url(self, *segments: Any) -> str:
         return "/".join([self.api_url] + [quote(str(segment), safe="") for segment in segments])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from typing import Any, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
@@ -34,9 +34,9 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     CTHINGS_TOKEN,
     check,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
-from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import uuid_value
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import credential, service_url, token_from_server, uuid_value
 
 try:
     from requests.auth import HTTPBasicAuth
@@ -59,17 +59,6 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any], tuple[str, ...]]] = {
 }
 
 
-def origin(url: str) -> str:
-    """``scheme://host:port`` of a URL (without any user:password@), to compare where links lead."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    port = port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
-
-
 def describe_cthings_error(status: int, data: Any, text: str) -> str:
     if isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"]:
         return data["message"]
@@ -79,15 +68,17 @@ def describe_cthings_error(status: int, data: Any, text: str) -> str:
 class CthingsAuth(TokenProvider):
     kind = "cthings"
 
-    def __init__(self, store: TokenStore, transport: Transport, auth_url: str, client_id: str, client_secret: str) -> None:
-        super().__init__(store, auth_url, client_id)
+    def __init__(
+        self, store: TokenStore, transport: Transport, auth_url: str, client_id: str, client_secret: str, api_url: str = DEFAULT_API_URL
+    ) -> None:
+        super().__init__(store, auth_url, client_id, client_secret, api_url)
         self.transport = transport
-        self.client_secret = client_secret
 
     def secrets(self) -> list[str | None]:
         return [self.client_secret, basic_credentials(self.client_id, self.client_secret), *sorted(self._seen)]
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+        txn.delete(self.client_key)  # where 0.1.0 kept the token, for whatever API it was used with: never sent again
         self.token_requests += 1
         try:
             # A client-credentials grant creates nothing on the server: safe to replay.
@@ -107,9 +98,11 @@ class CthingsAuth(TokenProvider):
             raise exc.redacted(self.secrets()) from None
         data = check(CTHINGS_TOKEN, reply.data, "POST", self.auth_url, reply.status)
         self._seen.add(data["access_token"])
+        token_from_server(data["access_token"], "an access token")
         entry = {
             "access_token": data["access_token"],
             "expires_at": self._expires_at(data, DEFAULT_TOKEN_LIFETIME),
+            "secret_mark": self.secret_mark(),
             "updated_at": int(time.time()),
         }
         txn.put(self.key, entry)
@@ -133,13 +126,17 @@ class CthingsClient(BearerClient):
         validate_certs: bool = True,
         timeout: float = 30.0,
         workers: int = DEFAULT_WORKERS,
+        token_store_key: str | None = None,
     ) -> CthingsClient:
         for name, value in (("client_id", client_id), ("client_secret", client_secret)):
             if not value:
                 raise InputError(f"cThings {name} is required (or CTHINGS_{name.upper()})", name)
+            credential(value, name)
+        api_url = service_url(api_url or DEFAULT_API_URL, "api_url")
+        auth_url = service_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         transport = Transport(timeout=timeout, validate_certs=validate_certs, describe_error=describe_cthings_error, pool_size=max(10, workers))
-        auth = CthingsAuth(TokenStore(token_store), transport, auth_url or DEFAULT_AUTH_URL, client_id, client_secret)
-        return cls(api_url or DEFAULT_API_URL, auth, transport, workers)
+        auth = CthingsAuth(open_token_store(token_store, token_store_key), transport, auth_url, client_id, client_secret, api_url)
+        return cls(api_url, auth, transport, workers)
 
     def endpoint_url(self, endpoint: str, **path: str) -> str:
         version, template, _schema, _parameters = ENDPOINTS[endpoint]
@@ -167,19 +164,16 @@ class CthingsClient(BearerClient):
         """Every item of an endpoint, following ``links.next`` when a reply has it (pages fetched concurrently where possible).
 
         Only the parameters the contract names for the endpoint are sent; a larger page (``limit``) is asked
-        for only where it is named, and a link to another origin than the API's is not followed.
+        for only where it is named, and a link outside api_url (another origin or path) is not followed.
         """
         url = self.endpoint_url(endpoint, **path)
         schema = ENDPOINTS[endpoint][2]
         query = self._query(endpoint, params)
         if "limit" in ENDPOINTS[endpoint][3]:
             query.setdefault("limit", CTHINGS_LIMIT_MAX)
-        api_origin = origin(self.api_url)
 
         def fetch(page_url: str, page_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-            if origin(page_url) != api_origin:
-                raise ApiError(f"the API's links.next leads to {origin(page_url)}, not to the API's own origin {api_origin}; not followed",
-                               "GET", self.api_url)
+            # collect_link_pages follows a link only under api_url (same origin and path prefix)
             envelope = self.get_envelope(page_url, page_params)
             check(schema, envelope["data"], "GET", page_url, envelope.get("code"))
             return envelope
@@ -189,7 +183,10 @@ class CthingsClient(BearerClient):
             return links if isinstance(links, dict) else {}
 
         first = fetch(url, query or None)
-        return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.workers)
+        try:
+            return collect_link_pages(fetch, first, lambda envelope: envelope["data"], links_of, self.api_url, self.workers)
+        except ApiError as exc:
+            raise exc.redacted(self.secrets()) from None  # a refused link may quote what a hostile server put in it
 
     # -- the resources ---------------------------------------------------
 

@@ -295,6 +295,26 @@ class SetPlan:
         return unique
 
 
+class SetProblemsError(InputError):
+    """Several entries of a declared set cannot be planned; every one is reported at once."""
+
+
+def _all_at_once(problems: list[CtCloudError]) -> CtCloudError:
+    """One error for every problem of a set: a lone problem as it is, several joined (their details merged)."""
+    if len(problems) == 1 and not isinstance(problems[0], SetProblemsError):
+        return problems[0]
+    details: dict[str, Any] = {}
+    for problem in problems:
+        for name, value in problem.details.items():
+            if isinstance(value, list):
+                details.setdefault(name, []).extend(value)
+            else:
+                details.setdefault(name, value)
+    error = SetProblemsError(f"nothing was changed: {'; '.join(problem.message for problem in problems)}")
+    error.details, error.field = details, details.get("field")
+    return error
+
+
 def plan_set(
     shape: Shape,
     current: Sequence[Mapping[str, Any]],
@@ -303,6 +323,9 @@ def plan_set(
     new_defaults: Mapping[str, Any] | None = None,
     id_field: str = "id",
     id_option: str = "id",
+    missing_for_create: Callable[[Mapping[str, Any]], list[str]] | None = None,
+    invalid_for_create: Callable[[int, Mapping[str, Any]], list[str]] | None = None,
+    invalid_plan: Callable[[int, Plan], list[str]] | None = None,
 ) -> SetPlan:
     """Plans for a declared set.
 
@@ -310,6 +333,12 @@ def plan_set(
     not exist. An entry with an ``id`` option is matched by id or another identity field of the
     shape (so it can rename); the others by natural key. Objects no entry names get ``purge(obj)``: the options to apply (e.g. archive),
     or ``None`` to delete them; without ``purge`` they are left alone and not planned.
+
+    Every entry is planned before anything is reported: an unknown id, a name shared by several
+    objects, a field that cannot change, or (with ``missing_for_create``) what a create lacks and
+    (with ``invalid_for_create``, given the entry's index) the rules only a create has, and (with
+    ``invalid_plan``, given the index and the plan) what is wrong with a planned change (a rename onto a
+    name another object holds), for all entries together in one error.
     """
     by_key = index_by_key(shape, current)
     by_id = {str(obj.get(id_field)): dict(obj) for obj in current}
@@ -322,19 +351,34 @@ def plan_set(
     claimed: set = set()
     plans: list[Plan] = []
     labels: list[str] = []
-    for entry in wanted:
+    problems: list[CtCloudError] = []
+    for index, entry in enumerate(wanted):
         key_value = entry.get(shape.key)
-        if entry.get(id_option) is not None:
-            match = by_id.get(str(entry[id_option]))
-            if match is None and not entry.get("_absent"):
-                raise InputError(f"{shape.name} id {entry[id_option]} does not exist", id_option)
-        else:
-            match = only_match(shape, by_key.get(compare(key_value), []), key_value, id_field)
+        try:
+            if entry.get(id_option) is not None:
+                match = by_id.get(str(entry[id_option]))
+                if match is None and not entry.get("_absent"):
+                    raise InputError(f"{shape.name} id {entry[id_option]} does not exist", id_option)
+            else:
+                match = only_match(shape, by_key.get(compare(key_value), []), key_value, id_field)
+            options = None if entry.get("_absent") else {k: v for k, v in entry.items() if k not in ("_absent", id_option)}
+            item = plan(shape, match, options, new_defaults)
+        except (InputError, AmbiguousKeyError) as exc:
+            problems.append(exc)
+            continue
+        missing = missing_for_create(entry) if missing_for_create is not None and item.action == CREATE else []
+        if missing:
+            problems.append(SetProblemsError(f"{key_value!r} does not exist; creating it needs {', '.join(missing)}", missing[0]))
+        if invalid_for_create is not None and item.action == CREATE:
+            problems.extend(SetProblemsError(message) for message in invalid_for_create(index, entry))
+        if invalid_plan is not None:
+            problems.extend(SetProblemsError(message) for message in invalid_plan(index, item))
         if match is not None:
             claimed.add(str(match.get(id_field)))
-        options = None if entry.get("_absent") else {k: v for k, v in entry.items() if k not in ("_absent", id_option)}
-        plans.append(plan(shape, match, options, new_defaults))
+        plans.append(item)
         labels.append(str(key_value if key_value is not None else shape.key_of(match or {})))
+    if problems:
+        raise _all_at_once(problems)
     if purge is not None:
         for obj in current:
             if str(obj.get(id_field)) in claimed:

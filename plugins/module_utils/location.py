@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, Shape, canonical_name
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, SetPlan, Shape, canonical_name
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import DeleteRefusedError, Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
@@ -104,24 +104,37 @@ ENTRY_OPTIONS = {
 
 
 def validate(options: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """Clean location options (as the module or one ct_locations entry gives them); raise InputError."""
+    """Clean location options (as the module or one ct_locations entry gives them); raise InputError.
+
+    Every problem of the options is reported in the one error, not only the first.
+    """
     clean = {name: options.get(name) for name in ENTRY_OPTIONS}
     prefix = where + "." if where else ""
+    problems: list[InputError] = []
+
+    def check(name: str, rule: Any, *arguments: Any) -> None:
+        try:
+            clean[name] = rule(clean[name], prefix + name, *arguments)
+        except InputError as exc:
+            problems.append(exc)
+
     for name, (shortest, longest) in _TEXT_RULES.items():
         if clean[name] is not None:
             # A blank optional field means "clear it"; required-on-create fields may not be blank.
             if shortest == 0 and not str(clean[name]).strip():
                 clean[name] = ""
                 continue
-            clean[name] = validation.text(clean[name], prefix + name, shortest, longest)
+            check(name, validation.text, shortest, longest)
     if clean["country"] is not None:
-        clean["country"] = country_code(clean["country"], prefix + "country")
-    clean["latitude"] = validation.coordinate(clean["latitude"], prefix + "latitude", 90)
-    clean["longitude"] = validation.coordinate(clean["longitude"], prefix + "longitude", 180)
+        check("country", country_code)
+    check("latitude", validation.coordinate, 90)
+    check("longitude", validation.coordinate, 180)
     if clean["id"] is not None:
-        clean["id"] = validation.id_or_slug(clean["id"], prefix + "id")
-    if clean["id"] is None and clean["name"] is None:
-        raise InputError(f"{where or 'a location'} needs a name or an id", prefix + "name")
+        check("id", validation.id_or_slug)
+    if options.get("id") is None and options.get("name") is None:
+        problems.append(InputError(f"{where or 'a location'} needs a name or an id", prefix + "name"))
+    if problems:
+        raise InputError("; ".join(problem.message for problem in problems), problems[0].field)
     return clean
 
 
@@ -214,3 +227,53 @@ def find_location(client: Any, ref: str) -> dict[str, Any] | None:
 def missing_location(ref: str) -> CtCloudError:
     """The error for a location reference that :func:`find_location` found nothing for."""
     return CtCloudError(f"location {ref!r} does not exist (looked up as an id or slug, then as a name)", {"field": "location"})
+
+
+# -- purge guards --------------------------------------------------------------
+
+DEFAULT_PURGE_MAX_SHARE = 0.5  # a purge that takes out more than half of the account is almost always a mistake
+NAMES_SHOWN = 20
+
+
+class PurgeRefusedError(CtCloudError):
+    """A purge that would archive or delete more of the account than the user allowed; nothing was written."""
+
+
+def is_archived(location: Mapping[str, Any]) -> bool:
+    """A location's lifecycle as the API shows it: ``archived`` may be a boolean or 0/1, ``state`` may be missing."""
+    return location.get("archived") in (True, 1) or location.get("state") == "archived"
+
+
+def check_purge(set_plan: SetPlan, declared: int, purge: str, max_share: float) -> None:
+    """Refuse, before any write, a purge that takes out more than ``max_share`` of the account's locations.
+
+    The share counts what the purge can take out: active locations for ``archive``, every location for
+    ``delete``. An empty declaration (``declared == 0``) purges everything it can, so it is refused whenever
+    the purge would change anything, unless ``max_share`` is 1 (every location).
+    """
+    purged = [label for label, item in zip(set_plan.labels[declared:], set_plan.plans[declared:]) if item.changed]
+    if not purged:
+        return
+    existing = [item.current for item in set_plan.plans if item.current is not None]
+    candidates = existing if purge == "delete" else [location for location in existing if not is_archived(location)]
+    kind = "locations" if purge == "delete" else "active locations"
+    verb = "delete" if purge == "delete" else "archive"
+    share = len(purged) / max(len(candidates), len(purged))
+    # Quoted: location names often hold commas ("The Grand Hotel, Nottingham").
+    shown = ", ".join(map(repr, purged[:NAMES_SHOWN])) + (f" and {len(purged) - NAMES_SHOWN} more" if len(purged) > NAMES_SHOWN else "")
+    details = {"field": "purge_max_share", "purge": purge, "count": len(purged), "of": len(candidates), "locations": purged}
+    if declared == 0 and max_share < 1:
+        raise PurgeRefusedError(
+            f"locations is empty, so purge: {purge} would {verb} all {len(purged)} {kind} of the account: {shown}. "
+            "Nothing was changed. An empty list is usually a variable that was not defined (or defaulted to []); "
+            f"to {verb} every location on purpose, set purge_max_share: 1.0",
+            details,
+        )
+    if share > max_share:
+        raise PurgeRefusedError(
+            f"purge: {purge} would {verb} {len(purged)} of the account's {len(candidates)} {kind} ({share:.0%}), more than "
+            f"purge_max_share allows ({max_share:.0%}): {shown}. Nothing was changed. A declared list that is too short "
+            "(the wrong vars file, a filter that dropped entries) looks exactly like this; if it is what you want, "
+            "raise purge_max_share (1.0 allows any share)",
+            details,
+        )

@@ -23,6 +23,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAU
 from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import CthingsClient
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR
+from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import SECRET_FIELDS, mask_secret_fields
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import is_redis_url, url_passwords
 from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
@@ -36,7 +38,11 @@ def _common_options(env_prefix: str, api_url: str, auth_url: str) -> dict[str, A
         "auth_url": {"type": "str", "default": auth_url, "fallback": (env_fallback, [env_prefix + "AUTH_URL"])},
         "validate_certs": {"type": "bool", "default": True},
         "timeout": {"type": "float", "default": 30},
-        "token_store": {"type": "path", "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE"])},
+        # A str, not a path: a Redis URL must reach the store as written (a path would expand $ in its password).
+        # Not no_log as a whole (a file path is no secret, and masking it would garble every message naming it):
+        # a Redis URL's password alone is added to the no_log values (CtCloudModule._hide_store_password).
+        "token_store": {"type": "str", "no_log": False, "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE"])},
+        "token_store_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["CTCLOUD_TOKEN_STORE_KEY"])},
     }
 
 
@@ -87,6 +93,7 @@ class CtCloudModule:
         spec.update(argument_spec)
         self.cloud = cloud
         self.module = _AnsibleModule(argument_spec=spec, **kwargs)
+        self._hide_store_password()
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.diff_mode = self.module._diff
@@ -95,6 +102,12 @@ class CtCloudModule:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         if not HAS_JSONSCHEMA:
             self.module.fail_json(msg=missing_required_lib("jsonschema"), exception=JSONSCHEMA_IMPORT_ERROR)
+
+    def _hide_store_password(self) -> None:
+        """A Redis URL's password is masked wherever Ansible shows the task (its invocation under -vvv, any message)."""
+        store = self.module.params.get("token_store")
+        if is_redis_url(store):
+            self.module.no_log_values.update(url_passwords(store))
 
     @property
     def client(self) -> Any:
@@ -108,7 +121,7 @@ class CtCloudModule:
 
         It becomes :attr:`client`: :meth:`run` closes it and :meth:`fail` redacts its secrets.
         """
-        names = ["api_url", "auth_url", "client_id", "client_secret", "token_store", "validate_certs", "timeout"]
+        names = ["api_url", "auth_url", "client_id", "client_secret", "token_store", "token_store_key", "validate_certs", "timeout"]
         if self.cloud == "ct":
             names += ["refresh_token", "access_token"]
         settings = dict({name: self.params[name] for name in names}, **overrides)
@@ -124,13 +137,28 @@ class CtCloudModule:
         finally:
             if self._client is not None:
                 self._client.close()
-        self.module.exit_json(**result)
+        # Every record a module returns (results, diffs, reports) passes here: mask the contract's secret fields.
+        self.module.exit_json(**mask_secret_fields(result, SECRET_FIELDS[self.cloud]))
 
     def fail(self, exc: CtCloudError, **extra: Any) -> None:
+        """``fail_json`` with the message once (``msg``) and ``failure`` holding what a task may act on.
+
+        Ansible prints a failed task's whole result: the message in ``failure`` too, and the API's whole
+        reply, buried the sentence that matters. The reply's own words are in the message already; the
+        reply itself (``failure.details.body``) comes with ``-vv``.
+        """
         secrets = self._client.secrets() if self._client is not None else []
         if isinstance(exc, ApiError):
             exc = exc.redacted(secrets)
         failure = exc.to_failure()
+        failure.pop("message", None)
+        details = failure.get("details")
+        if isinstance(details, dict) and "body" in details and self.module._verbosity < 2:
+            details = {name: value for name, value in details.items() if name != "body"}
+            if details:
+                failure["details"] = details
+            else:
+                del failure["details"]
         if isinstance(exc, InputError):
             failure["kind"] = "input"
-        self.module.fail_json(msg=str(exc), failure=failure, **extra)
+        self.module.fail_json(msg=str(exc), **mask_secret_fields({"failure": failure, **extra}, SECRET_FIELDS[self.cloud]))

@@ -11,23 +11,36 @@ takes the store's lock, re-reads (another fork may have refreshed meanwhile) and
 only then asks the authorization server, storing the answer before returning it.
 Subclasses say how to ask (``_obtain``) and which stored entry is theirs
 (``_belongs``).
+
+The store is asked whether it can be written before the authorization server is
+asked for anything (a renewed token it cannot keep is lost), and a store shared
+by other machines may report that another process stored first: then this
+process's new token is never used; it re-reads and takes the winner's.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 from typing import Any, Callable, TypeVar
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, TokenStoreError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import DEFAULT_WORKERS
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import check
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import StoreConflict, TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import origin
 
 T = TypeVar("T")
 
-# Renew this long before the announced expiry: clocks drift and requests take time.
+# Renew this long before the announced expiry: clocks drift and requests take time. For short-lived
+# tokens at most a quarter of their lifetime, or every use would renew them.
 EXPIRY_MARGIN = 60
+EXPIRY_MARGIN_SHARE = 0.25
+# A lost compare-and-set race is retried with the winner's entry; a store that keeps changing under us
+# (many runners each renewing) is reported, not chased forever.
+STORE_RACES = 5
 # Per request: renewed tokens that may be rejected again before the request fails. With forks,
 # another process's request may be the one that finds every token expired, so a token renewed
 # here can die as suddenly; but a server that rejects every token must fail, not loop.
@@ -49,6 +62,14 @@ def describe_oauth_error(status: int, data: Any, text: str) -> str:
 def basic_credentials(client_id: str, client_secret: str) -> str:
     """The value after ``Basic `` in an Authorization header: a secret too, in another spelling."""
     return base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+
+
+def renewal_margin(entry: dict[str, Any]) -> float:
+    """Seconds before ``expires_at`` at which a stored access token is renewed."""
+    lifetime = entry.get("expires_at", 0) - entry.get("updated_at", 0)
+    if not entry.get("updated_at") or lifetime <= 0:
+        return EXPIRY_MARGIN
+    return min(EXPIRY_MARGIN, lifetime * EXPIRY_MARGIN_SHARE)
 
 
 def send_with_token(provider: Any, send: Callable[[str], T], cloud: str) -> T:
@@ -79,20 +100,35 @@ def oauth_error_code(error: ApiError) -> str | None:
 
 
 class TokenProvider:
+    """Tokens of one client of one authorization server, for one API origin.
+
+    The API origin (scheme, host, port) is part of the access token's key in the store: a stored
+    token is only ever sent to the origin it was obtained for, so pointing ``api_url`` elsewhere
+    (a typo, a CT_API_URL left over from another environment) never hands it to another server.
+    """
+
     kind = "oauth2"
 
-    def __init__(self, store: TokenStore, auth_url: str, client_id: str) -> None:
+    def __init__(self, store: TokenStore, auth_url: str, client_id: str, client_secret: str | None, api_url: str) -> None:
         self.store = store
         self.auth_url = auth_url
         self.client_id = client_id
+        self.client_secret = client_secret
+        self.api_origin = origin(api_url)
         self.token_requests = 0
         # Every token this process sent or received, also those read from the store (another process got them),
         # so that an error echoing a request cannot show one.
         self._seen: set[str] = set()
 
     @property
-    def key(self) -> str:
+    def client_key(self) -> str:
+        """The store key of what belongs to the client as a whole (CT's refresh chain): it only goes to ``auth_url``."""
         return f"{self.kind}|{self.auth_url}|{self.client_id}"
+
+    @property
+    def key(self) -> str:
+        """The store key of the access token: per client and API origin, the one server it is sent to."""
+        return f"{self.client_key}|{self.api_origin}"
 
     def secrets(self) -> list[str | None]:
         """Every credential this provider knows, for redacting error messages."""
@@ -102,19 +138,29 @@ class TokenProvider:
         entry = self.store.read(self.key)
         if self._usable(entry):
             return self._handed_out(entry["access_token"])
-        with self.store.transaction() as txn:
-            entry = txn.get(self.key)
-            if self._usable(entry):
-                return self._handed_out(entry["access_token"])
-            return self._handed_out(self._obtain(txn, entry))
+        return self._renewed(self._usable)
 
     def token_after_rejection(self, rejected: str) -> str:
         """A token other than ``rejected``, which the API just answered 401 to."""
-        with self.store.transaction() as txn:
-            entry = txn.get(self.key)
-            if self._usable(entry) and entry["access_token"] != rejected:
-                return self._handed_out(entry["access_token"])  # another process already renewed it
-            return self._handed_out(self._obtain(txn, entry))
+        return self._renewed(lambda entry: self._usable(entry) and entry["access_token"] != rejected)
+
+    def _renewed(self, acceptable: Callable[[Any], bool]) -> str:
+        """Under the store's lock: the stored token if ``acceptable`` (another process renewed it), else a new one."""
+        for _race in range(STORE_RACES):
+            try:
+                with self.store.transaction(self.client_key) as txn:
+                    entry = txn.get(self.key)
+                    if acceptable(entry):
+                        return self._handed_out(entry["access_token"])
+                    txn.prepare_write()
+                    return self._handed_out(self._obtain(txn, entry))
+            except StoreConflict:
+                # Another process stored first: our new token (if any) is dropped unused; the next turn takes theirs.
+                continue
+        raise TokenStoreError(
+            f"the token store {self.store.description} kept changing while tokens were renewed ({STORE_RACES} times); "
+            "are many jobs renewing tokens of this client at once?"
+        )
 
     def _handed_out(self, access_token: str) -> str:
         self._seen.add(access_token)
@@ -129,9 +175,21 @@ class TokenProvider:
         return bool(
             entry
             and entry.get("access_token")
-            and entry.get("expires_at", 0) - EXPIRY_MARGIN > time.time()
+            and entry.get("expires_at", 0) - renewal_margin(entry) > time.time()
             and self._belongs(entry)
+            and entry.get("secret_mark") == self.secret_mark()
         )
+
+    def secret_mark(self) -> str | None:
+        """What a stored entry remembers of the client secret that obtained it: an HMAC, never the secret.
+
+        A stored access token is used only with that same secret. Otherwise a wrong secret would go
+        unnoticed for as long as the token lives (an hour), and a scheduled job would fail an hour
+        after the change that broke it; with the mark, the next run asks the server and fails at once.
+        """
+        if not self.client_secret:
+            return None
+        return hmac.new(self.client_secret.encode("utf-8"), f"ctcloud token store|{self.key}".encode(), hashlib.sha256).hexdigest()
 
     def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
         """Ask the authorization server, ``txn.put`` + ``txn.commit()`` the answer, return the access token."""

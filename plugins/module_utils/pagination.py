@@ -14,15 +14,20 @@ how many there are (CT ``total_pages``; cThings ``links.last`` with the same
 ``page`` parameter as ``links.next``). Otherwise, and after the planned pages if
 the last one still points further, the next links are followed one by one.
 Every loop is bounded.
+
+A page link is fetched with the access token, so every link a reply names goes
+through :func:`followed_link` first: only a URL under the configured API URL
+(same scheme, host, port and path prefix) is ever requested.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, redact_url
+from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import origin
 
 CT_PER_PAGE_MAX = 100  # assumed: larger `per` is clamped by the server
 CTHINGS_LIMIT_MAX = 1000  # assumed: larger `limit` is clamped by the server
@@ -67,6 +72,35 @@ def collect_ct_pages(
     return items
 
 
+def followed_link(api_url: str, link: Any) -> str:
+    """A page link from a reply, resolved against ``api_url``, if it stays under it; else ApiError, and nothing is sent.
+
+    Under means: the same scheme, host and port (an ``http://`` link from an ``https`` API would carry the token
+    in cleartext, another host would receive it), no ``user@``, and a path inside the API URL's path with no
+    ``.``/``..`` segment, plain or percent-encoded, that could climb out of it on the server.
+    """
+    base = api_url.rstrip("/") + "/"
+    shown = redact_url(str(link))[:200]
+    if not isinstance(link, str) or not link.strip():
+        raise ApiError(f"the reply names a page link that is not a URL ({shown!r}); it is not followed")
+    resolved = urljoin(base, link.strip())
+    parts = urlsplit(resolved)
+    try:
+        same_origin = origin(resolved) == origin(base) and "@" not in parts.netloc
+    except ValueError:
+        same_origin = False
+    segments = [unquote(segment) for segment in parts.path.split("/")]
+    escapes = any(segment in (".", "..") or "/" in segment or "\\" in segment for segment in segments)
+    if not same_origin or escapes or not parts.path.startswith(urlsplit(base).path):
+        raise ApiError(
+            f"the reply names a page link outside api_url ({shown}); it is not followed, so the access token is not sent "
+            f"there (api_url is {redact_url(api_url)})",
+            "GET",
+            shown,
+        )
+    return resolved
+
+
 def _with_page(url: str, parameter: str, page: int) -> str:
     parts = urlsplit(url)
     query = [(name, str(page) if name == parameter else value) for name, value in parse_qsl(parts.query, keep_blank_values=True)]
@@ -97,24 +131,34 @@ def collect_link_pages(
     first: Any,
     items_of: Callable[[Any], list[Any]],
     links_of: Callable[[Any], dict[str, Any]],
+    api_url: str,
     workers: int = DEFAULT_WORKERS,
 ) -> list[Any]:
-    """All items of a list paginated by ``links.next``; ``first`` is the first page's reply."""
+    """All items of a list paginated by ``links.next``; ``first`` is the first page's reply.
+
+    Every link that is followed (each ``next``, and ``last`` when the pages are planned from it) is checked
+    by :func:`followed_link` against ``api_url`` before anything is fetched.
+    """
+
+    def next_link(reply: Any) -> str | None:
+        link = links_of(reply).get("next")
+        return followed_link(api_url, link) if link else None
+
     items = list(items_of(first))
-    links = links_of(first)
-    if not links.get("next"):
+    if not next_link(first):
         return items
     seen = set()
     last_reply = first
-    planned = planned_link_pages(links)
+    last = links_of(first).get("last")
+    planned = planned_link_pages({"next": next_link(first), "last": followed_link(api_url, last) if last else None})
     if planned:
         pages = concurrently(fetch_url, planned, workers)
         for reply in pages:
             items.extend(items_of(reply))
         last_reply = pages[-1]
         seen.update(planned)
-    while links_of(last_reply).get("next"):
-        next_url = links_of(last_reply)["next"]
+    while next_link(last_reply):
+        next_url = next_link(last_reply)
         if next_url in seen or len(seen) >= MAX_PAGES:
             raise ApiError(f"the server's pagination does not advance (links.next repeats {next_url})")
         seen.add(next_url)

@@ -345,24 +345,27 @@ class Runner:
         purge: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None,
     ) -> SetPlan:
         current = self.resource.list_all()
-        set_plan = plan_set(self.resource.shape, current, entries, purge, self.resource.new_defaults)
-        problems = []
         key_holders = index_by_key(self.resource.shape, current)
+        key_compare = self.resource.shape.by_option[self.resource.shape.key].compare
         key_api = self.resource.shape.by_option[self.resource.shape.key].api
-        for index, (item, entry) in enumerate(zip(set_plan.plans, entries)):
-            if item.action == UPDATE and key_api in item.payload:
-                holders = key_holders.get(self.resource.shape.by_api[key_api].compare(item.payload[key_api]), [])
-                conflict = self.resource.rename_conflict(item, holders, f"{self.resource.list_key}[{index}]: ")
-                if conflict:
-                    problems.append(conflict)
-            if item.action == CREATE:
-                missing = self.resource.missing_for_create(entry)
-                if missing:
-                    problems.append(f"{entry.get(self.resource.shape.key)!r} does not exist; creating it needs {', '.join(missing)}")
-                problems += self.resource.invalid_for_create(entry, f"{self.resource.list_key}[{index}]")
-        if problems:
-            raise InputError(f"nothing was changed: {'; '.join(problems)}", self.resource.required_on_create[0])
-        return set_plan
+
+        def rename_conflicts(index: int, item: Plan) -> list[str]:
+            if item.action != UPDATE or key_api not in item.payload:
+                return []
+            holders = key_holders.get(key_compare(item.payload[key_api]), [])
+            conflict = self.resource.rename_conflict(item, holders, f"{self.resource.list_key}[{index}]: ")
+            return [conflict] if conflict else []
+
+        return plan_set(
+            self.resource.shape,
+            current,
+            entries,
+            purge,
+            self.resource.new_defaults,
+            missing_for_create=self.resource.missing_for_create,
+            invalid_for_create=lambda index, entry: self.resource.invalid_for_create(entry, f"{self.resource.list_key}[{index}]"),
+            invalid_plan=rename_conflicts,
+        )
 
     def apply_set(self, set_plan: SetPlan, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Apply every plan in order. A refused delete is reported and the rest still applied, and the set then

@@ -205,6 +205,14 @@ class Transport:
             ) from None
         except requests.exceptions.Timeout:
             raise ApiError(f"no reply within the timeout of {self.timeout} seconds", method, url, retryable=True) from None
+        except requests.exceptions.InvalidHeader:
+            # requests quotes the header with repr(), which neither redaction nor no_log matches: never show its words.
+            raise ApiError(
+                "a request header value has whitespace or control characters (a token or secret with a stray newline?); "
+                "nothing was sent",
+                method,
+                url,
+            ) from None
         except requests.exceptions.RequestException as exc:
             if _timed_out(exc):  # read timeouts on every retry: requests reports them as a ConnectionError
                 raise ApiError(f"no reply within the timeout of {self.timeout} seconds", method, url, retryable=True) from None

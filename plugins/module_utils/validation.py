@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError, redact_url
 
 _DIGITS = re.compile(r"^[0-9]{1,18}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
@@ -87,3 +89,80 @@ def integer(value: Any, field: str, minimum: int | None = None, maximum: int | N
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise InputError(f"{field} must be between {minimum} and {maximum}, got {value}", field)
     return value
+
+
+def _unsendable(value: str) -> bool:
+    """Whitespace or a control character: HTTP forbids them in a header, and requests' error would quote the value."""
+    return any(character.isspace() or not character.isprintable() for character in value)
+
+
+def credential(value: Any, field: str) -> Any:
+    """A client id, secret or token as given, refused (without showing it) when it holds whitespace or control characters."""
+    if isinstance(value, str) and _unsendable(value):
+        raise InputError(
+            f"{field} contains whitespace or a control character (a trailing newline from a file or a secret store?); "
+            "the value is not shown. Remove it and run again",
+            field,
+        )
+    return value
+
+
+def token_from_server(value: str, what: str) -> str:
+    """A token an authorization server issued, refused (without showing it) when it could not be sent in a header."""
+    if _unsendable(value):
+        raise CtCloudError(f"the authorization server issued {what} with whitespace or control characters; it was neither stored nor used")
+    return value
+
+
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or the name localhost: traffic that never leaves this machine."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, lower-cased with the port spelled out: two URLs share an origin when these are equal."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"{scheme}://{host}:{port or DEFAULT_PORTS.get(scheme, 0)}"
+
+
+def service_url(value: Any, field: str) -> str:
+    """An API or authorization server URL that may receive credentials: https, or http to a loopback address only.
+
+    Over plain http every token and secret crosses the network in cleartext; a local emulator on
+    127.0.0.1 is the one exception (its traffic never leaves the machine).
+    """
+    url = text(value, field, 1)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _port = parts.port  # a port that is not a number raises here
+    except ValueError:
+        parts, host = None, None
+    shown = redact_url(url)
+    if parts is None or parts.scheme.lower() not in DEFAULT_PORTS or not host or any(c.isspace() for c in url):
+        raise InputError(f"{field} must be an https URL like https://api.example.com, got {shown!r}", field)
+    if parts.scheme.lower() == "http" and not is_loopback_host(host):
+        raise InputError(
+            f"{field} must use https: {shown} would carry tokens and secrets in cleartext. Plain http is accepted only for "
+            "loopback addresses (127.0.0.1, ::1, localhost), such as a local emulator",
+            field,
+        )
+    return url

@@ -205,7 +205,7 @@ class VoucherResource(Resource):
     list_schema = CT_VOUCHER_LIST
     key_filter = "batch_name"
 
-    def __init__(self, client: Any, location_id: str) -> None:
+    def __init__(self, client: Any, location_id: str, access_type: str | None = None) -> None:
         super().__init__(client)
         self.location_id = str(location_id)
         # What the API sets on create (contract "Vouchers"), so that a check-mode create shows the batch as it will be.
@@ -224,6 +224,10 @@ class VoucherResource(Resource):
             "download_speed": 2048,
             "upload_speed": 1024,
         }
+        # A batch has the limit of its access type only; the other one is null, not something only the server knows.
+        unused_limit = {"time": "access_restrict_data", "data": "validity_minutes"}.get(access_type or "")
+        if unused_limit:
+            self.new_defaults[unused_limit] = None
 
     def path(self, *rest: Any) -> list[Any]:
         return ["locations", self.location_id, "vouchers", *rest]

@@ -35,7 +35,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
@@ -43,7 +43,9 @@ attributes:
       it sends no reboot.
   diff_mode:
     support: full
-    details: The diff shows the state of each box to reboot before and after (predicted in check mode).
+    details:
+      - The diff is the reboot plan, the same in check mode and in the run. It lists the boxes to reboot batch by
+        batch, each with its MAC, location and state, then the skipped boxes with the reason.
 options:
   slug:
     description: Slugs of the boxes to reboot, for example V(ap-pzh2ljx7x0).
@@ -135,6 +137,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: One sentence on what was done, or in check mode what would be.
+  returned: always
+  type: str
+  sample: Would reboot 6 boxes in 3 batches; 1 skipped (check mode, nothing was sent)
 boxes:
   description:
     - One entry per selected box, in selection order, also when the task fails part-way.
@@ -246,6 +253,44 @@ def summary(results, check_mode):
     }
 
 
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('x') or word.endswith('ch') else 's'}"
+
+
+def message(result, check_mode, wait):
+    rebooted, batch_count, skipped = len(result["rebooted"]), result["batches"], len(result["skipped_boxes"])
+    tail = f"; {skipped} skipped" if skipped else ""
+    if not rebooted:
+        return f"Nothing to reboot{tail}" + (" (check mode)" if check_mode else "")
+    done = f"{_plural(rebooted, 'box')} in {_plural(batch_count, 'batch')}"
+    if check_mode:
+        return f"Would reboot {done}{tail} (check mode, nothing was sent)"
+    return f"Rebooted {done}, {'all back online' if wait else 'not waited for'}{tail}"
+
+
+def plan_diff(results, wait):
+    """The reboot plan as text, batch by batch, so that --diff names every box (skipped ones as context lines).
+
+    It is the plan, not a report: the same in check mode and in the run that carries it out.
+    """
+    planned = batches(results)
+    outcome = "reboot, then wait until it is back up" if wait else "reboot"
+    before, after = [], []
+    for number, batch in enumerate(planned, 1):
+        header = f"batch {number} of {len(planned)}:"
+        before.append(header)
+        after.append(header)
+        for r in batch:
+            label = f"  {r['slug']} (MAC {r['mac'] or r['calledstationid']}, location {r['location_slug'] or 'none'})"
+            before.append(f"{label}: {r['state_before']}")
+            after.append(f"{label}: {outcome}")
+    skipped = [f"  {r['slug']} ({r['state_before']}): {r['reason']}" for r in results if r["action"] != REBOOT]
+    if skipped:
+        before += ["skipped:", *skipped]
+        after += ["skipped:", *skipped]
+    return {"before_header": "CT boxes", "after_header": "reboot plan", "before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
+
+
 def validated(params):
     """Every option checked before any request."""
     selection = validate_selection(params["slug"], params["id"], params["mac"], params["location"])
@@ -282,12 +327,9 @@ def run(module):
             module.fail(exc, changed=any(r["rebooted"] for r in results), **summary(results, module.check_mode))
     result = summary(results, module.check_mode)
     result["changed"] = bool(result["rebooted"])
+    result["msg"] = message(result, module.check_mode, p["wait"])
     if module.diff_mode:
-        rebooting = [r for r in results if r["action"] == REBOOT]
-        result["diff"] = {
-            "before": {r["slug"]: {"state": r["state_before"]} for r in rebooting},
-            "after": {r["slug"]: {"state": r["state_after"]} for r in rebooting},
-        }
+        result["diff"] = plan_diff(results, p["wait"])
     return result
 
 

@@ -34,7 +34,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full

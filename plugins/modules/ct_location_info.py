@@ -17,7 +17,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   id:

@@ -24,7 +24,11 @@ description:
   - The whole list is checked before anything is sent (lengths, coordinates, duplicate names), and the plan before
     anything is written (fields and lengths needed to create). If any entry is invalid, nothing is written and every
     problem is reported at once.
-  - Locations you do not declare are left alone, archived or deleted, as O(purge) says.
+  - Locations you do not declare are left alone, archived or deleted, as O(purge) says. A purge that would take
+    out more than O(purge_max_share) of the account's locations is refused before anything is written, and so is a
+    purge with an empty O(locations); the message says how many locations and which.
+  - Entries that cannot be planned (an unknown id, a name several locations share, a new location without the
+    fields a create needs) are reported together, after the one read of the list; nothing is written.
   - CT refuses to delete a location with session data. Each refusal is reported with CT's reason, the rest of the plan
     is still carried out, and the task then fails listing every refused location in RV(refused); archiving
     (O(purge=archive), or O(locations[].state=archived)) retires such locations.
@@ -33,7 +37,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
@@ -110,6 +114,18 @@ options:
     type: str
     choices: ["false", archive, delete]
     default: "false"
+  purge_max_share:
+    description:
+      - The largest share of the account's locations that O(purge) may take out in one run, from V(0.0) to V(1.0).
+        It counts the locations the purge would change against those it could change, which are the active ones
+        for V(archive) and all of them for V(delete).
+      - A purge over this share fails before anything is written (in check mode too), naming how many locations
+        and which. A declared list that is accidentally short (an undefined variable, the wrong vars file) looks
+        exactly like a purge of most of the account.
+      - An empty O(locations) with O(purge) is refused unless this is V(1.0).
+      - V(1.0) allows any purge.
+    type: float
+    default: 0.5
 seealso:
   - module: ctcloud.cloud.ct_location
   - module: ctcloud.cloud.ct_location_info
@@ -128,6 +144,12 @@ EXAMPLES = r"""
   check_mode: true
   diff: true
   register: plan
+
+- name: First adoption of an old account, where most locations are stale and may all be archived
+  ctcloud.cloud.ct_locations:
+    locations: "{{ ct_sites }}"
+    purge: archive
+    purge_max_share: 1.0
 
 - name: Rename one site by id while declaring the rest by name
   ctcloud.cloud.ct_locations:
@@ -186,7 +208,14 @@ refused:
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import ENTRY_OPTIONS, SHAPE, LocationResource, validate
+from ansible_collections.ctcloud.cloud.plugins.module_utils.location import (
+    DEFAULT_PURGE_MAX_SHARE,
+    ENTRY_OPTIONS,
+    SHAPE,
+    LocationResource,
+    check_purge,
+    validate,
+)
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, SetApplyError
 
@@ -227,10 +256,20 @@ def validated_entries(raw_entries):
     return entries
 
 
+def validated_share(value):
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"purge_max_share must be between 0.0 and 1.0 (a share of the account's locations), got {value!r}", "purge_max_share")
+    return value
+
+
 def run(module):
     entries = validated_entries(module.params["locations"])
+    max_share = validated_share(module.params["purge_max_share"])
+    purge = module.params["purge"]
     runner = Runner(LocationResource(module.client), module.check_mode)
-    set_plan = runner.plan_set(entries, PURGES[module.params["purge"]])
+    set_plan = runner.plan_set(entries, PURGES[purge])
+    if PURGES[purge] is not None:
+        check_purge(set_plan, len(entries), purge, max_share)
     try:
         results = runner.apply_set(set_plan, entries)
     except SetApplyError as exc:
@@ -252,6 +291,7 @@ def main():
         {
             "locations": {"type": "list", "elements": "dict", "required": True, "options": ENTRY_OPTIONS},
             "purge": {"type": "str", "choices": ["false", "archive", "delete"], "default": "false"},
+            "purge_max_share": {"type": "float", "default": DEFAULT_PURGE_MAX_SHARE},
         },
         cloud="ct",
         supports_check_mode=True,

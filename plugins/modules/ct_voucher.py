@@ -32,13 +32,15 @@ description:
   - All ranges and combinations below are checked before any request is sent.
   - A create whose outcome is unknown (a 5xx or a lost connection) is not sent again blindly; the module re-reads
     the location's batches by name and creates the batch only if it is still missing.
-  - With O(return_codes=true) the result holds the login codes. Codes are credentials; see RV(codes).
+  - With O(return_codes=true) the result holds the login codes. Codes are credentials; see RV(codes). To keep
+    them out of the output without hiding this task's errors, create the batch here without O(return_codes) and
+    read the codes in a task of their own, M(ctcloud.cloud.ct_voucher_info) with C(no_log) (see EXAMPLES).
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
 attributes:
   check_mode:
     support: full
@@ -165,7 +167,9 @@ options:
     description:
       - Return the batch's login codes in RV(codes), read from every page of the API's codes list.
       - Codes exist once the batch is completed; with O(wait=false) an incomplete batch returns none.
-      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged.
+      - Codes are credentials, and C(no_log) on this task would also hide every error it reports (a rejected
+        setting, an unknown location). Prefer creating the batch without this option and reading the codes with
+        M(ctcloud.cloud.ct_voucher_info) in a separate C(no_log) task; if you use it, set C(no_log) on the task.
     type: bool
     default: false
 notes:
@@ -188,7 +192,8 @@ EXAMPLES = r"""
     code_length: 8
     splash_page_id: external
 
-- name: Create a data batch and get its codes to print (codes are credentials)
+# Create, then read the codes: the create shows its errors; only the read of the codes (credentials) is no_log.
+- name: Create a data batch for temporary staff and wait for its codes
   ctcloud.cloud.ct_voucher:
     location: "1813"
     batch_name: Staff data bundle
@@ -200,9 +205,15 @@ EXAMPLES = r"""
     code_length: 10
     voucher_format: numeric
     splash_page_id: "42"
+  register: staff_batch
+
+- name: Read its codes (credentials, so not shown)
+  ctcloud.cloud.ct_voucher_info:
+    location: "1813"
+    id: "{{ staff_batch.voucher.unique_id }}"
     return_codes: true
   no_log: true
-  register: staff_batch
+  register: staff_codes
 
 - name: Write the codes to a private file for printing
   ansible.builtin.copy:
@@ -210,7 +221,7 @@ EXAMPLES = r"""
     mode: "0600"
     content: |
       username,password,serial
-      {% for code in staff_batch.codes %}
+      {% for code in (staff_codes.vouchers | first).codes %}
       {{ code.username }},{{ code.password }},{{ code.serial }}
       {% endfor %}
   no_log: true
@@ -297,7 +308,8 @@ changes:
 codes:
   description:
     - The batch's login codes. B(Sensitive) - these are credentials. Run the task with C(no_log) and store them
-      only where guests' passwords may be.
+      only where guests' passwords may be; or read them with M(ctcloud.cloud.ct_voucher_info) in a task of their
+      own, so that this one's errors stay visible.
     - Empty while the batch is not completed, and for a batch that would be created in check mode.
   returned: when O(return_codes=true) and O(state=present)
   type: list
@@ -360,7 +372,7 @@ def run(module):
         if absent:
             return {"changed": False, "voucher": None, "changes": {}, "deleted_twins": []}
         raise missing_location(options["location"])
-    resource = VoucherResource(module.client, location["id"])
+    resource = VoucherResource(module.client, location["id"], options["access_type"])
     runner = Runner(resource, module.check_mode)
     deleted_twins = []
     # Processes of this controller take turns at finding-or-creating one name; a check run writes nothing to race with.

@@ -17,7 +17,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.ct
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.ct
+  - ctcloud.cloud.attributes.ct_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   location:
@@ -49,7 +49,9 @@ options:
     description:
       - Add each batch's login codes, every page of them, as RV(vouchers[].codes). One extra request (or more, for
         batches over 100 codes) per batch.
-      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged.
+      - Codes are credentials. Set C(no_log) on the task so that they are not printed or logged. Read them in a task
+        of its own, after the task that creates the batch (M(ctcloud.cloud.ct_voucher) without O(ctcloud.cloud.ct_voucher#module:return_codes)),
+        so that C(no_log) hides no error of the create.
     type: bool
     default: false
 seealso:

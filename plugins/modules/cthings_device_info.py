@@ -18,7 +18,7 @@ author:
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
   - ctcloud.cloud.attributes
-  - ctcloud.cloud.attributes.cthings
+  - ctcloud.cloud.attributes.cthings_action_group
   - ctcloud.cloud.attributes.info_module
 options:
   id:
@@ -29,7 +29,10 @@ options:
     type: str
   entity:
     description:
-      - Only devices of the entity with this UUID (the API's C(entity) filter).
+      - Only devices of this entity, given by its UUID (the API's C(entity) filter) or by its name (C(entity.name),
+        exactly, surrounding spaces ignored).
+      - The API filters by UUID only, so with a name the devices are listed (with the other filters applied by the
+        API) and matched here.
     type: str
   type:
     description:
@@ -79,6 +82,12 @@ EXAMPLES = r"""
     type: energy_meter
     active: true
   register: meters
+
+- name: The same entity by its name
+  ctcloud.cloud.cthings_device_info:
+    entity: Harbour Housing Trust
+    type: energy_meter
+  register: harbour_meters
 
 - name: Devices called "Boiler Room Energy Meter", with a week of readings
   ctcloud.cloud.cthings_device_info:
@@ -205,6 +214,7 @@ readings_window:
   sample: {"from": "2024-03-01T00:00:00", "to": "2024-03-08T00:00:00"}
 """
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
@@ -212,6 +222,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiErr
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
 
+# A UUID-shaped entity is an id (the API's filter); anything else is an entity's name.
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 READINGS_FORMAT = "%Y-%m-%dT%H:%M:%S"
 READINGS_MAX_WINDOW = timedelta(days=31)
 LISTING_FILTERS = ("entity", "type", "active", "name")
@@ -244,12 +256,19 @@ def checked_params(p):
     """The user's input, checked and normalized; raises InputError before anything is sent."""
     wanted = {
         "id": validation.uuid_value(p["id"], "id") if p["id"] is not None else None,
-        "entity": validation.uuid_value(p["entity"], "entity") if p["entity"] is not None else None,
+        "entity": None,
+        "entity_name": None,
         "type": validation.text(p["type"], "type", 1) if p["type"] is not None else None,
         "active": p["active"],
         "name": validation.text(p["name"], "name", 1) if p["name"] is not None else None,
         "window": None,
     }
+    if p["entity"] is not None:
+        entity = validation.text(p["entity"], "entity", 1)
+        if UUID.match(entity):
+            wanted["entity"] = validation.uuid_value(entity, "entity")
+        else:
+            wanted["entity_name"] = entity
     if p["readings"]:
         wanted["window"] = readings_window(p["from"], p["to"])
     elif p["from"] is not None or p["to"] is not None:
@@ -266,9 +285,20 @@ def find_devices(client, wanted):
                 return []
             raise
     devices = client.list_devices(entity=wanted["entity"], type_key=wanted["type"], active=wanted["active"])
+    if wanted["entity_name"] is not None:
+        devices = [device for device in devices if _same_text(_entity_name(device), wanted["entity_name"])]
     if wanted["name"] is not None:
-        devices = [device for device in devices if isinstance(device.get("name"), str) and device["name"].strip() == wanted["name"]]
+        devices = [device for device in devices if _same_text(device.get("name"), wanted["name"])]
     return devices
+
+
+def _entity_name(device):
+    entity = device.get("entity")
+    return entity.get("name") if isinstance(entity, dict) else None
+
+
+def _same_text(value, wanted):
+    return isinstance(value, str) and value.strip() == wanted
 
 
 def add_readings(client, devices, window):

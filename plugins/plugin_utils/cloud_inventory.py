@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import time
 from typing import Any, Callable, Iterable
 
@@ -65,7 +66,16 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
             "hostvars_prefix": self.get_option("hostvars_prefix") or "",
             "hostvars_suffix": self.get_option("hostvars_suffix") or "",
             "hostvars": self.get_option("hostvars"),
+            "python_interpreter": self.local_interpreter(),
         }
+
+    def local_interpreter(self) -> str | None:
+        """What ``ansible_python_interpreter`` becomes on local hosts: the controller's Python unless configured; None sets nothing."""
+        configured = self.get_option("python_interpreter")
+        if configured is None:
+            # The Python running this process runs ansible-playbook: it has requests and jsonschema.
+            return sys.executable
+        return configured.strip() or None
 
     def connection_settings(self, api_url: str, auth_url: str, credentials: tuple[str, ...] = ()) -> dict[str, Any]:
         """The connection options shared with the modules, as the cloud's ``Client.build()`` takes them.
@@ -79,7 +89,7 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
             "validate_certs": self.get_option("validate_certs"),
             "timeout": self.get_option("timeout"),
         }
-        settings.update((name, self.templated_option(name)) for name in ("client_id", "client_secret", "token_store", *credentials))
+        settings.update((name, self.templated_option(name)) for name in ("client_id", "client_secret", "token_store", "token_store_key", *credentials))
         return settings
 
     def query(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +134,9 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         """A function giving a record's default group names, or None for no default groups."""
         return None
 
+    def prepare(self, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+        """Look at all the records before hosts are built (group names that must not depend on the records' order)."""
+
     # -- the flow ------------------------------------------------------------
 
     def verify_file(self, path: str) -> bool:
@@ -143,6 +156,7 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         records, source = self._cached_or_fetched(key, cache, settings)
         read = time.perf_counter()
         records = [record for record in records if isinstance(record, dict) and self.keep(record, settings)]
+        self.prepare(records, settings)
         self._populate(records, settings, table)
         self.display.vvv(
             f"{self.NAME}: {len(records)} hosts; records read from {source} in {read - started:.2f}s, "
@@ -215,12 +229,15 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
         add_group = inventory.add_group
         add_child = inventory.add_child
         build = table.build
+        interpreter = settings["python_interpreter"]
         known_groups: set[str] = set()
         for record, name in zip(records, names):
             hostvars = build(record)
             add_host(name)
             for variable, value in hostvars.items():
                 set_variable(name, variable, value)
+            if interpreter is not None and not constructed and hostvars.get("ansible_connection") == "local":
+                set_variable(name, "ansible_python_interpreter", interpreter)
             if groups_of is not None:
                 for group in groups_of(record):
                     if group is None:
@@ -233,3 +250,11 @@ class CloudInventory(BaseInventoryPlugin, Constructable, Cacheable):
                 self._set_composite_vars(compose, hostvars, name, strict=strict)
                 self._add_host_to_composed_groups(composed_groups, hostvars, name, strict=strict)
                 self._add_host_to_keyed_groups(keyed_groups, hostvars, name, strict=strict)
+                if interpreter is not None:
+                    self._set_local_interpreter(name, interpreter)
+
+    def _set_local_interpreter(self, name: str, interpreter: str) -> None:
+        """After compose: a host that ended up local gets the interpreter, unless compose chose one."""
+        variables = self.inventory.get_host(name).vars
+        if variables.get("ansible_connection") == "local" and "ansible_python_interpreter" not in variables:
+            self.inventory.set_variable(name, "ansible_python_interpreter", interpreter)

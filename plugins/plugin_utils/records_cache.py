@@ -18,6 +18,11 @@ list can be freed as soon as the hosts are built.
 The cache key holds a digest of everything that changes *which* records the API
 returns (URL, client, server-side filters): a different query never reads
 another query's records. Options applied while building hosts are not in it.
+
+The cache is a file anyone with access to the cache directory can read: fields
+the contract marks secret are masked before records are stored, and when read
+back from a cache an older version wrote. The JSON text is searched for them
+first, so records without any cost no walk.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any, Mapping
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import mask_secret_fields, mentions_secret_field
 
 FORMAT = 1
 
@@ -37,7 +44,10 @@ def cache_key(base: str, query: Mapping[str, Any]) -> str:
 
 def encode(records: list[dict[str, Any]]) -> dict[str, Any]:
     # ensure_ascii keeps the text one byte per character in memory (one emoji would make it four).
-    return {"format": FORMAT, "count": len(records), "records": json.dumps(records, separators=(",", ":"))}
+    text = json.dumps(records, separators=(",", ":"))
+    if mentions_secret_field(text):
+        text = json.dumps(mask_secret_fields(records), separators=(",", ":"))
+    return {"format": FORMAT, "count": len(records), "records": text}
 
 
 def decode(value: Any) -> list[dict[str, Any]] | None:
@@ -50,4 +60,4 @@ def decode(value: Any) -> list[dict[str, Any]] | None:
         return None
     if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
         return None
-    return records
+    return mask_secret_fields(records) if mentions_secret_field(value["records"]) else records

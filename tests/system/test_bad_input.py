@@ -73,6 +73,8 @@ CASES = [
     Case("ct_locations", "entry without name or id", {"locations": [{"address": "1 Valid Street"}]}, r"locations\[0\] needs a name"),
     Case("ct_locations", "duplicate ids", {"locations": [{"id": "1001", "phone": "1"}, {"id": "1001", "phone": "2"}]}, r"locations\[1\]\.id"),
     Case("ct_locations", "unknown purge", {"locations": [SITE], "purge": "yes"}, r"\bpurge\b"),
+    Case("ct_locations", "purge_max_share above 1", {"locations": [SITE], "purge": "archive", "purge_max_share": 1.5}, r"\bpurge_max_share\b"),
+    Case("ct_locations", "purge_max_share negative", {"locations": [SITE], "purge": "delete", "purge_max_share": -0.1}, r"\bpurge_max_share\b"),
     Case("ct_locations", "unknown entry option", {"locations": [{**SITE, "colour": "red"}]}, r"\bcolour\b"),
     Case("ct_locations", "locations a list of names, not of dicts", {"locations": ["Valid Shop Name"]}, r"\blocations\b"),
     Case("ct_locations", "locations a dict, not a list", {"locations": SITE}, r"\blocations\b"),

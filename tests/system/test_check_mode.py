@@ -59,7 +59,11 @@ SERVER_ASSIGNED = frozenset(
 )
 # Per module: result paths ("*" = every list item) that are facts of the real run only, as documented.
 RUNTIME_ONLY = {
-    "ct_box_reboot": (("boxes", "*", "rebooted"),),  # "Whether the API accepted the reboot. Always false in check mode."
+    "ct_box_reboot": (
+        ("boxes", "*", "rebooted"),  # "Whether the API accepted the reboot. Always false in check mode."
+        ("msg",),  # "what was done, or in check mode what would be": it says "Would reboot" on purpose
+    ),
+    "ct_auth": (("state",), ("authorize_url",)),  # step 1: a fresh random state each run, and the URL carries it
 }
 # How a check-mode diff may show a field of an object to be created that only the server will decide (engine.py).
 KNOWN_AFTER_CREATE = "(known after create)"
@@ -119,7 +123,7 @@ def steps(inputs: dict[str, Any]) -> list[Step]:
         Step("cthings_device_info", "list", {"active": True}, False),
         Step("cthings_device_info", "one with readings", {"id": device, "readings": True, "from": "2023-11-01T00:00:00",
                                                           "to": "2023-11-01T12:00:00"}, False),
-        Step("ct_auth", "authorize URL", {"redirect_uri": inputs["redirect_uri"]}, False, diff=False),
+        Step("ct_auth", "authorize URL", {"redirect_uri": inputs["redirect_uri"], "token_store": inputs["auth_store"]}, True, diff=False),
         Step("ct_auth", "exchange a code", {"redirect_uri": inputs["redirect_uri"], "code": inputs["code"],
                                             "token_store": inputs["auth_store"]}, True, diff=False),
     ]
@@ -211,9 +215,17 @@ def check_mode_run(start_emulator, ansible, tmp_path, token_store, scenario_vars
         "boxed_location": boxed,
         "device_id": state["devices"][0]["id"],
         "redirect_uri": emulator.ct["redirect_uri"],
-        "code": emulator.authorization_code(),
         "auth_store": str(tmp_path / "auth" / "tokens.json"),
     }
+    # The exchange needs a code whose state a step 1 with the same token store recorded: that step, then the browser's.
+    begin = tmp_path / "begin_auth.yml"
+    begin.write_text(json.dumps([{"name": "Step 1", "hosts": "targets", "gather_facts": False,
+                                  "module_defaults": {"group/ctcloud.cloud.ct": "{{ ct_conn }}"},
+                                  "tasks": [{"name": "step 1", "ctcloud.cloud.ct_auth": {"redirect_uri": inputs["redirect_uri"],
+                                                                                         "token_store": inputs["auth_store"]}}]}]),
+                     encoding="utf-8")
+    started = ansible.playbook(begin, scenario_vars(emulator, token_store))
+    inputs["code"] = emulator.landed_url(started.check().result("step 1")["authorize_url"])
     selected = [step for step in steps(inputs) if has_module(step.module)]
     playbook = tmp_path / "check_mode.yml"
     playbook.write_text(json.dumps(playbook_for(selected), indent=1), encoding="utf-8")

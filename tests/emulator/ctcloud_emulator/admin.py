@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +17,10 @@ from ctcloud_emulator.services import ADMIN, Endpoint, Services
 from ctcloud_emulator.web import MalformedBody, json_body, json_response, json_text_response, to_json
 
 PREFIX = "/_admin"
+# What `GET /_admin/identity` answers in "emulator": the shipped playbooks write only where they read exactly this.
+BUNDLED_EMULATOR = "ctcloud.cloud bundled emulator"
 RESET_DEFAULTS = {"data": True, "counters": True, "tokens": False}
+BOX_ADDRESS_FIELDS = ("wan_ip", "public_ip")
 
 
 class AdminRequestError(Exception):
@@ -42,6 +46,13 @@ def _object_body(request: Request) -> Mapping[str, Any]:
     return body
 
 
+def _is_loopback(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and ipaddress.ip_address(value).is_loopback
+    except ValueError:
+        return False
+
+
 class Admin:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -55,10 +66,13 @@ class Admin:
             ("/config", "GET", self.get_config),
             ("/config", "POST", self.set_config),
             ("/ct/revoke", "POST", self.revoke),
+            ("/ct/grants", "GET", self.grants),
             ("/ct/boxes/<slug>", "POST", self.set_box),
             ("/ct/locations/<ref>", "POST", self.set_location),
             ("/health", "GET", self.health),
         ]
+        if self.services.announces_itself:
+            routes.append(("/identity", "GET", self.identity))
         return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, self._answering_errors(handler)))
                 for path, method, handler in routes]
 
@@ -127,8 +141,16 @@ class Admin:
         self.services.stats.count_revocation()
         return json_response({"revoked": revoked})
 
+    def grants(self, request: Request) -> Response:
+        del request
+        return json_response({"issued": self.services.state.ct_tokens.issued()})
+
     def set_box(self, request: Request, slug: str) -> Response:
         fields = _object_body(request)
+        for name in BOX_ADDRESS_FIELDS:
+            if fields.get(name) is not None and not _is_loopback(fields[name]):
+                raise AdminRequestError(f"{name} must be a loopback address (127.0.0.0/8) or null, got {fields[name]!r}: "
+                                        "the emulator hands out no address a play could reach beyond this machine")
         try:
             box = self.services.state.ct.admin_set_box(slug, fields, time.time())
         except NotFound as error:
@@ -151,3 +173,13 @@ class Admin:
     def health(request: Request) -> Response:
         del request
         return json_response({"ok": True})
+
+    @staticmethod
+    def identity(request: Request) -> Response:
+        """Who answers here, and the base URLs it serves, spelled with the host the client used to reach it."""
+        base = request.host_url.rstrip("/")
+        return json_response({
+            "emulator": BUNDLED_EMULATOR,
+            "ct": {"api_url": f"{base}/ct-api/api/v1", "auth_url": f"{base}/ct-id"},
+            "cthings": {"api_url": f"{base}/cthings-api", "auth_url": f"{base}/cthings-auth/token"},
+        })

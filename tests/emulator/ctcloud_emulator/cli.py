@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-file", help="load state from this file if it exists; save it atomically after changes and on exit")
     parser.add_argument("--ready-file", help="also write the start-up line to this file")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--pose-as-real-cloud", action="store_true",
+                        help="do not announce itself on /_admin/identity: the shipped playbooks then refuse to write to it, "
+                             "as they refuse a real cloud")
     webhook = parser.add_argument_group("cThings webhooks", "where POST /_admin/cthings/webhook/send delivers readings (loopback only)")
     for name, text in (("url", "http(s) URL of the receiver"), ("basic-username", "Basic authorization user"),
                        ("basic-password", "Basic authorization password"), ("header-name", "name of a custom auth header"),
@@ -95,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--webhook-*: {error}")
     try:
         emulator = Emulator(seed_params, knobs, port=options.port, state_file=options.state_file, verbose=options.verbose,
-                            webhook=webhook, dialect=DIALECTS[options.dialect])
+                            webhook=webhook, dialect=DIALECTS[options.dialect], pose_as_real_cloud=options.pose_as_real_cloud)
     except StateFileError as error:
         parser.error(str(error))
     except OSError as error:

@@ -24,7 +24,9 @@ DESCRIPTIONS = {
     "unsupported_grant_type": "The authorization grant type is not supported by the authorization server.",
     "invalid_redirect_uri": "The requested redirect uri is malformed or doesn't match client redirect URI.",
     "unsupported_response_type": "The authorization server does not support this response type.",
+    "invalid_code_challenge_method": "The code challenge method must be plain or S256.",
 }
+PKCE_METHODS = ("plain", "S256")
 # Token responses must not be cached (RFC 6749 §5.1); Doorkeeper sends both headers.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -56,10 +58,17 @@ class CtAuth:
         if redirect_uri != credentials.ct_redirect_uri:
             # Never redirect to a URI the application did not register.
             return json_response({"error": "invalid_redirect_uri", "error_description": DESCRIPTIONS["invalid_redirect_uri"]}, 400)
+        challenge, method = request.args.get("code_challenge"), request.args.get("code_challenge_method")
         if request.args.get("response_type") != "code":
             query = {"error": "unsupported_response_type", "error_description": DESCRIPTIONS["unsupported_response_type"]}
+        elif challenge is not None and (method or "plain") not in PKCE_METHODS:
+            query = {"error": "invalid_request", "error_description": DESCRIPTIONS["invalid_code_challenge_method"]}
         else:
-            query = {"code": self.services.state.ct_tokens.issue_code(client_id, redirect_uri, time.time())}
+            tokens = self.services.state.ct_tokens
+            query = {"code": tokens.issue_code(client_id, redirect_uri, time.time(), challenge, (method or "plain") if challenge else None)}
+        # RFC 6749 section 4.1.2: the client's state comes back unchanged, with the code or the error.
+        if request.args.get("state") is not None:
+            query["state"] = request.args["state"]
         separator = "&" if "?" in redirect_uri else "?"
         return Response(status=302, headers={"Location": f"{redirect_uri}{separator}{urlencode(query)}"})
 
@@ -94,7 +103,7 @@ class CtAuth:
             if not code or not redirect_uri:
                 missing = "code" if not code else "redirect_uri"
                 return self._error("invalid_request", 400, f"Missing required parameter: {missing}.")
-            grant = tokens.redeem_code(code, credentials.ct_client_id, redirect_uri, knobs.ct_access_ttl, time.time())
+            grant = tokens.redeem_code(code, credentials.ct_client_id, redirect_uri, knobs.ct_access_ttl, time.time(), form.get("code_verifier"))
         else:
             refresh_token = form.get("refresh_token")
             if not refresh_token:

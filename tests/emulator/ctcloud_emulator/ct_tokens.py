@@ -13,7 +13,11 @@ Revoked rows are deleted: a deleted or unknown token is rejected the same way
 
 from __future__ import annotations
 
+import base64
+import collections
 import dataclasses
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Callable
@@ -23,6 +27,8 @@ from ctcloud_emulator.clock import FIXED_EPOCH
 from ctcloud_emulator.credentials import Credentials
 
 AUTH_CODE_LIFETIME_SECONDS = 600  # Doorkeeper's default `authorization_code_expires_in`
+# How many issued grants `/_admin/ct/grants` remembers: enough for any test, bounded for a long-running emulator.
+ISSUED_LOG_LENGTH = 10_000
 
 
 @dataclasses.dataclass
@@ -51,6 +57,21 @@ class AuthCode:
     client_id: str
     redirect_uri: str
     expires_at: float
+    # PKCE (RFC 7636), as Doorkeeper >= 5.1 stores it with the grant when the authorize request carried one.
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+    def verifier_matches(self, code_verifier: str | None) -> bool:
+        """Doorkeeper's validate_code_verifier: no challenge and no verifier pass; anything else must match."""
+        if self.code_challenge is None and not code_verifier:
+            return True
+        if self.code_challenge is None or not code_verifier:
+            return False
+        if self.code_challenge_method == "S256":
+            computed = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()).decode("ascii").rstrip("=")
+        else:
+            computed = code_verifier  # "plain"
+        return hmac.compare_digest(computed, self.code_challenge)
 
 
 class CtTokenRegistry:
@@ -63,6 +84,8 @@ class CtTokenRegistry:
         self._by_access: dict[str, CtGrant] = {}
         self._by_refresh: dict[str, CtGrant] = {}
         self._codes: dict[str, AuthCode] = {}
+        # Every grant issued since the last reset, revoked ones too: tests check where tokens went, and when.
+        self._issued: collections.deque[dict[str, Any]] = collections.deque(maxlen=ISSUED_LOG_LENGTH)
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +94,7 @@ class CtTokenRegistry:
             self._by_access.clear()
             self._by_refresh.clear()
             self._codes.clear()
+            self._issued.clear()
             self._add(CtGrant(
                 access_token=self._credentials.ct_initial_access_token,
                 refresh_token=self._credentials.ct_initial_refresh_token,
@@ -87,32 +111,43 @@ class CtTokenRegistry:
         self._by_access.pop(grant.access_token, None)
         self._by_refresh.pop(grant.refresh_token, None)
 
-    def _issue(self, ttl: int, now: float, previous_refresh_token: str | None = None) -> CtGrant:
+    def _issue(self, ttl: int, now: float, previous_refresh_token: str | None = None, grant_type: str = "refresh_token") -> CtGrant:
         grant = CtGrant(secrets.token_hex(32), secrets.token_hex(32), now, ttl, previous_refresh_token)
         self._add(grant)
+        self._issued.append({"grant_type": grant_type, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
+                             "created_at": now, "expires_in": ttl})
         return grant
+
+    def issued(self) -> list[dict[str, Any]]:
+        """The grants issued since the last reset, oldest first (at most ISSUED_LOG_LENGTH)."""
+        with self._lock:
+            return [dict(row) for row in self._issued]
 
     # ---- authorization codes ------------------------------------------------------------
 
-    def issue_code(self, client_id: str, redirect_uri: str, now: float) -> str:
+    def issue_code(self, client_id: str, redirect_uri: str, now: float, code_challenge: str | None = None,
+                   code_challenge_method: str | None = None) -> str:
         code = secrets.token_hex(32)
         with self._lock:
             self._codes = {key: value for key, value in self._codes.items() if value.expires_at > now}
-            self._codes[code] = AuthCode(client_id, redirect_uri, now + AUTH_CODE_LIFETIME_SECONDS)
+            self._codes[code] = AuthCode(client_id, redirect_uri, now + AUTH_CODE_LIFETIME_SECONDS, code_challenge, code_challenge_method)
         self._on_change()
         return code
 
-    def redeem_code(self, code: str, client_id: str, redirect_uri: str, ttl: int, now: float) -> CtGrant | None:
+    def redeem_code(self, code: str, client_id: str, redirect_uri: str, ttl: int, now: float,
+                    code_verifier: str | None = None) -> CtGrant | None:
         """A new grant for a valid code, which is then used up; None is `invalid_grant`.
 
-        A code sent with the wrong redirect_uri is not used up, as in Doorkeeper.
+        A code sent with the wrong redirect_uri or PKCE verifier is not used up, as in Doorkeeper.
         """
         with self._lock:
             stored = self._codes.get(code)
             if stored is None or stored.expires_at <= now or stored.client_id != client_id or stored.redirect_uri != redirect_uri:
                 return None
+            if not stored.verifier_matches(code_verifier):
+                return None
             del self._codes[code]
-            grant = self._issue(ttl, now)
+            grant = self._issue(ttl, now, grant_type="authorization_code")
         self._on_change()
         return grant
 

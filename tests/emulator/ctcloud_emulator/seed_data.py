@@ -69,7 +69,10 @@ MACHINE_TYPES = ("MR18", "MR33", "MR36", "MR42", "UAP-AC-LR", "UAP-AC-PRO", "OM2
 FIRMWARE_VERSIONS = ("2.5.4", "2.6.1", "2.7.0", "3.0.2")
 BOX_TAGS = ("indoor", "outdoor", "guest", "staff", "events", "poe", "mesh")
 MAC_OUIS = ("00:18:0A", "88:15:44", "AC:17:C8", "E0:55:3D", "F0:9F:C2", "24:A4:3C")
-PUBLIC_IP_PREFIXES = ("192.0.2.", "198.51.100.", "203.0.113.")  # RFC 5737 documentation ranges
+# Every address a box gets (wan_ip, public_ip) is a loopback one, 127.0.0.0/8: a play that connects to ct_boxes
+# inventory hosts by mistake (no delegate_to) then knocks on this machine, never on a private network or on
+# somebody's public address.
+PUBLIC_IP_PREFIXES = ("127.0.2.", "127.51.100.", "127.0.113.")
 
 VOUCHER_LOCATIONS = 3  # the first locations get two seeded voucher batches each
 # Voucher batches on the first locations: (batch_name, description, access_type, voucher_format)
@@ -221,7 +224,7 @@ def _generate_boxes(rng: random.Random, locations: list[Record], count: int) -> 
             # The dashboard: heartbeats clear it when a box goes offline and set it otherwise.
             "allowed_job": state != "offline",
             "last_heartbeat": None if is_new else FIXED_EPOCH - (rng.randint(5, 300) if online else rng.randint(DAY, 60 * DAY)),
-            "wan_ip": None if is_new else f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "wan_ip": None if is_new else f"127.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
             "public_ip": None if is_new else f"{rng.choice(PUBLIC_IP_PREFIXES)}{rng.randint(1, 254)}",
             "machine_type": rng.choice(MACHINE_TYPES),
             "firmware_version": rng.choice(FIRMWARE_VERSIONS),

@@ -114,7 +114,7 @@ class Emulator:
 
     def __init__(self, seed_params: SeedParams, knobs: Knobs, port: int = 0, host: str = LOOPBACK,
                  state_file: str | None = None, verbose: bool = False, webhook: WebhookTarget | None = None,
-                 dialect: Dialect = DEFAULT) -> None:
+                 dialect: Dialect = DEFAULT, pose_as_real_cloud: bool = False) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the emulator binds {LOOPBACK} only, not {host}")
         saved = load_state_file(state_file) if state_file else None
@@ -125,7 +125,8 @@ class Emulator:
         else:
             credentials = Credentials.from_seed(seed_params.seed)
         state = EmulatorState(credentials, seed_params, saved, dialect)
-        self.services = Services(credentials, state, Stats(), FaultInjector(credentials.seed), knobs, dialect)
+        self.services = Services(credentials, state, Stats(), FaultInjector(credentials.seed), knobs, dialect,
+                                 announces_itself=not pose_as_real_cloud)
         self._writer = StateFileWriter(state_file, state.snapshot) if state_file else None
         if self._writer is not None:
             state.set_change_listener(self._writer.notify)

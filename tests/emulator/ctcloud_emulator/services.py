@@ -29,6 +29,8 @@ class Services:
     knobs: Knobs
     # Fixed for the life of the process (`--dialect`).
     dialect: Dialect
+    # Whether `GET /_admin/identity` says "the bundled emulator" (`--pose-as-real-cloud` turns it off).
+    announces_itself: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,6 +56,9 @@ class Emulator:
     def command(self) -> list[str]:
         command = [sys.executable, str(RUN_EMULATOR), "--port", "0", "--ready-file", str(self.ready_file)]
         for name, value in self.options.items():
+            if isinstance(value, bool):  # a switch: --name when true, nothing when false
+                command += [f"--{name.replace('_', '-')}"] if value else []
+                continue
             if isinstance(value, (list, tuple)):
                 value = ",".join(str(item) for item in value)
             command += [f"--{name.replace('_', '-')}", str(value)]
@@ -176,18 +179,23 @@ class Emulator:
     def revoke(self) -> int:
         return self.admin("POST", "ct/revoke", {})["revoked"]
 
-    def authorization_code(self) -> str:
+    def authorization_code(self, **extra: str) -> str:
         """Do the one browser step: follow the authorize URL and take the code from the redirect."""
-        query = urllib.parse.urlencode({"client_id": self.ct["client_id"], "response_type": "code", "redirect_uri": self.ct["redirect_uri"]})
-        request = urllib.request.Request(f"{self.ct['auth_url']}/oauth/authorize?{query}", method="GET")
+        query = urllib.parse.urlencode({"client_id": self.ct["client_id"], "response_type": "code", "redirect_uri": self.ct["redirect_uri"],
+                                        **extra})
+        landed = self.landed_url(f"{self.ct['auth_url']}/oauth/authorize?{query}")
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(landed).query)["code"][0]
+
+    def landed_url(self, authorize_url: str) -> str:
+        """The browser step for an authorize URL (ct_auth's): the URL CT redirects the browser to, with the code."""
+        request = urllib.request.Request(authorize_url, method="GET")
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             opener.open(request, timeout=ADMIN_TIMEOUT)
         except urllib.error.HTTPError as error:
             location = error.headers.get("Location", "")
-            codes = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query).get("code")
-            if error.code in (301, 302, 303, 307) and codes:
-                return codes[0]
+            if error.code in (301, 302, 303, 307) and urllib.parse.parse_qs(urllib.parse.urlsplit(location).query).get("code"):
+                return location
             raise EmulatorError(f"authorize answered {error.code} without a code: {location!r}") from None
         raise EmulatorError("authorize did not redirect")
 

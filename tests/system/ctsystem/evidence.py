@@ -73,9 +73,15 @@ def store_entries(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def stored_ct_entry(path: Path) -> dict[str, Any] | None:
-    entries = [entry for key, entry in store_entries(path).items() if key.startswith("ct|")]
-    assert len(entries) <= 1, f"several CT entries in {path}"
-    return entries[0] if entries else None
+    """The CT client's refresh chain (``ct|<auth_url>|<client_id>``) merged with its one API's access token (that key plus ``|<origin>``)."""
+    entries = {key: entry for key, entry in store_entries(path).items() if key.startswith("ct|")}
+    chains = [key for key in entries if key.count("|") == 2]
+    assert len(chains) <= 1, f"several CT clients in {path}"
+    if not chains:
+        return None
+    access = [key for key in entries if key.startswith(chains[0] + "|")]
+    assert len(access) <= 1, f"access tokens for several CT APIs in {path}"
+    return {**entries[chains[0]], **(entries[access[0]] if access else {})}
 
 
 # ---- secrets ---------------------------------------------------------------------------------

@@ -81,7 +81,12 @@ class Stall:
 
 @dataclass
 class Forward:
-    """Send the request on to ``host:port`` (plain HTTP) and hand its reply back."""
+    """Send the request on to ``host:port`` (plain HTTP) and hand its reply back.
+
+    Absolute links to ``host:port`` in the reply become links to this server, as a reverse proxy in
+    front of an API shows them (links the API builds from ``X-Forwarded-*``, or that the proxy rewrites):
+    the collection follows a page link only under its ``api_url``, which names this server.
+    """
 
     port: int
     host: str = "127.0.0.1"
@@ -177,7 +182,7 @@ class RawHttpServer:
                 exchange.status, exchange.reply_body = action.status, action.payload()
                 send_reply(sock, action)
             elif isinstance(action, Forward):
-                reply = forward(action, request)
+                reply = forward(action, request, self.base_url)
                 exchange.status, exchange.reply_body = reply.status, reply.payload()
                 send_reply(sock, reply)
             elif isinstance(action, Stall):
@@ -230,13 +235,13 @@ def send_reply(sock: socket.socket, reply: Reply) -> None:
 HOP_BY_HOP = {"connection", "keep-alive", "host", "content-length", "transfer-encoding", "accept-encoding"}
 
 
-def forward(action: Forward, request: Request) -> Reply:
+def forward(action: Forward, request: Request, public_base: str) -> Reply:
     connection = http.client.HTTPConnection(action.host, action.port, timeout=SOCKET_TIMEOUT)
     try:
         headers = {name: value for name, value in request.headers.items() if name not in HOP_BY_HOP}
         connection.request(request.method, request.target, body=request.body or None, headers=headers)
         response = connection.getresponse()
-        body = response.read()
+        body = response.read().replace(f"http://{action.host}:{action.port}".encode("ascii"), public_base.encode("ascii"))
         kept = {name: value for name, value in response.getheaders() if name.lower() in ("retry-after", "location", "www-authenticate")}
         return Reply(response.status, body, response.getheader("Content-Type") or "", response.reason, kept)
     finally:

@@ -25,3 +25,20 @@ def _replace_or_die(src, dst, *args, **kwargs):
 
 
 os.replace = _replace_or_die
+
+
+# With $CTCLOUD_KILL_AFTER_TOKEN_REPLY set (test_shared_token_store), die instead the moment a token reply has been
+# read, whatever the token store: the new pair exists only in this process, nowhere else.
+if os.environ.get("CTCLOUD_KILL_AFTER_TOKEN_REPLY"):
+    import requests.sessions
+
+    _SEND = requests.sessions.Session.send
+
+    def _send_or_die(self, request, **kwargs):
+        response = _SEND(self, request, **kwargs)
+        if request.url.endswith("/oauth/token") and response.status_code == 200:
+            response.content  # noqa: B018  # read: the server has issued the pair
+            os.kill(os.getpid(), signal.SIGKILL)
+        return response
+
+    requests.sessions.Session.send = _send_or_die

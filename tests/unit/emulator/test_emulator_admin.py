@@ -111,3 +111,27 @@ def test_config_reads_and_changes_knobs(emu):
 
 def test_health(emu):
     assert emu.admin("GET", "health") == {"ok": True}
+
+
+def test_identity_announces_the_bundled_emulator_and_the_urls_it_serves(emu):
+    identity = emu.admin("GET", "identity")
+    assert identity["emulator"] == "ctcloud.cloud bundled emulator"
+    assert identity["ct"] == {"api_url": emu.ct["api_url"], "auth_url": emu.ct["auth_url"]}
+    assert identity["cthings"] == {"api_url": emu.cthings["api_url"], "auth_url": emu.cthings["auth_url"]}
+    spelled_localhost = emu.session.get(emu.admin_url.replace("127.0.0.1", "localhost") + "/identity").json()
+    assert spelled_localhost["ct"]["api_url"] == emu.ct["api_url"].replace("127.0.0.1", "localhost")
+    assert emu.stats()["total"] == 0
+
+
+def test_ct_grants_lists_every_issued_pair_revoked_ones_too_and_reset_forgets_them(emu):
+    emu.configure(ct_rotation="strict")
+    first = emu.ct_login()
+    second = emu.ct_login()  # revokes the first pair at once (strict)
+    issued = emu.admin("GET", "ct/grants")["issued"]
+    assert [row["access_token"] for row in issued] == [first, second]
+    assert issued[1]["refresh_token"] == emu.refresh_token
+    assert all(row["grant_type"] == "refresh_token" and row["expires_in"] > 0 for row in issued)
+    assert issued[0]["created_at"] <= issued[1]["created_at"]
+    assert emu.stats()["requests"].get("GET /_admin/ct/grants") is None  # admin requests are not counted
+    emu.admin("POST", "reset", {"tokens": True})
+    assert emu.admin("GET", "ct/grants") == {"issued": []}

@@ -54,6 +54,41 @@ def test_authorize_with_another_response_type_redirects_with_an_error(emu):
     assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["unsupported_response_type"]
 
 
+def test_authorize_returns_the_clients_state_with_the_code_or_the_error(emu):
+    for overrides, key in (({}, "code"), ({"response_type": "token"}, "error")):
+        response = authorize(emu, state="opaque/state value+1", **overrides)
+        query = parse_qs(urlsplit(response.headers["Location"]).query)
+        assert query["state"] == ["opaque/state value+1"] and key in query
+    assert "state" not in parse_qs(urlsplit(authorize(emu).headers["Location"]).query)
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636, appendix B
+    return verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_a_code_issued_with_an_s256_challenge_needs_the_matching_verifier(emu):
+    verifier, challenge = pkce_pair()
+    response = authorize(emu, code_challenge=challenge, code_challenge_method="S256")
+    code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+    for wrong in ({}, {"code_verifier": verifier[:-1] + "x"}):
+        refused = exchange(emu, code, **wrong)
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
+    assert exchange(emu, code, code_verifier=verifier).status_code == 200  # a refused verifier did not use the code up
+
+
+def test_a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant_as_in_doorkeeper(emu):
+    verifier, _challenge = pkce_pair()
+    response = exchange(emu, issued_code(emu), code_verifier=verifier)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
+
+
+def test_an_unknown_challenge_method_redirects_with_invalid_request(emu):
+    response = authorize(emu, code_challenge="abc", code_challenge_method="S512", state="s")
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"] and query["state"] == ["s"] and "code" not in query
+
+
 def test_code_exchange_returns_doorkeeper_token_response(emu):
     response = exchange(emu, issued_code(emu))
     assert response.status_code == 200

@@ -64,6 +64,17 @@ def test_sigterm_and_sigint_stop_cleanly_with_exit_code_0(spawn_emulator):
         assert emulator.terminate(signum) == 0
 
 
+def test_posing_as_a_real_cloud_it_does_not_announce_itself_and_works_otherwise(spawn_emulator):
+    posing = spawn_emulator("--devices", "0", "--pose-as-real-cloud")
+    identity = posing.client.session.get(f"{posing.line['admin_url']}/identity")
+    assert identity.status_code == 404
+    assert posing.client.admin("GET", "health") == {"ok": True}
+    assert posing.client.ct_json("GET", "/locations")["locations"]
+    assert posing.client.stats()["hosts"]["ct_api"] == 1
+    announcing = spawn_emulator("--devices", "0")
+    assert announcing.client.admin("GET", "identity")["emulator"] == "ctcloud.cloud bundled emulator"
+
+
 def test_launcher_works_from_any_directory_and_as_a_module(spawn_emulator, tmp_path):
     from_elsewhere = spawn_emulator("--devices", "0", cwd=str(tmp_path))
     assert from_elsewhere.client.admin("GET", "health") == {"ok": True}

@@ -102,6 +102,7 @@ CONNECTION_OPTIONS = {
     "client_id": "CTHINGS_CLIENT_ID",
     "client_secret": "CTHINGS_CLIENT_SECRET",
     "token_store": "CTCLOUD_TOKEN_STORE",
+    "token_store_key": "CTCLOUD_TOKEN_STORE_KEY",
 }
 OPTIONS = (*CONNECTION_OPTIONS, "validate_certs", "timeout", "interval", "entity", "type", "active", "report_offline_at_start",
            "max_backoff")

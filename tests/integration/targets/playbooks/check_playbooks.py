@@ -45,9 +45,9 @@ class Emulator:
         return self.call("stats")["writes"]
 
 
-def run(playbook: str, env: dict, *extra: str, expect_rc: int = 0) -> str:
+def run(playbook: str, env: dict, *extra: str, expect_rc: int = 0, cwd: str | None = None) -> str:
     result = subprocess.run(["ansible-playbook", os.path.join(COLLECTION, "playbooks", playbook), *extra],
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
+                            env=env, capture_output=True, text=True, timeout=600, check=False, cwd=cwd)
     if result.returncode != expect_rc:
         print(result.stdout[-6000:], result.stderr[-3000:])
         sys.exit(f"{playbook}: exit code {result.returncode}, expected {expect_rc}")
@@ -106,7 +106,8 @@ def check_rolling_reboot_stops(env: dict, emulator: Emulator) -> None:
     emulator.call("reset", {"data": True, "counters": True})
     emulator.call("config", {"reboot_delay": 30})
     try:
-        output = run("reboot-rolling.yml", env, "-e", "reboot_wait_timeout=2", "-e", "reboot_batch_size=2", expect_rc=2)
+        output = run("reboot-rolling.yml", env, "-e", "reboot_locations=all", "-e", "reboot_wait_timeout=2", "-e", "reboot_batch_size=2",
+                     expect_rc=2)
     finally:
         emulator.call("config", {"reboot_delay": 2.0})
     patches = emulator.writes()["boxes"]["PATCH"]
@@ -117,7 +118,9 @@ def check_rolling_reboot_stops(env: dict, emulator: Emulator) -> None:
 def check_device_report(env: dict, emulator: Emulator, report: str) -> None:
     emulator.call("reset", {"data": True, "counters": True})
     inventory = os.path.join(COLLECTION, "playbooks", "inventory", "devices.cthings.yml")
-    run("device-report.yml", env, "-i", inventory, "-e", f"report_dir={report}")
+    # Without report_dir, the report goes to the directory ansible-playbook runs in.
+    os.makedirs(report)
+    run("device-report.yml", env, "-i", inventory, cwd=report)
     devices = [d for d in emulator.call("state")["devices"] if not d.get("isTest")]
     offline = [d for d in devices if not (d.get("connection") or {}).get("status")]
     with open(f"{report}/device-report.md", encoding="utf-8") as handle:

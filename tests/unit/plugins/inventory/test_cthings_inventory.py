@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from ansible_collections.ctcloud.cloud.plugins.inventory import cthings
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.inventory.conftest import PluginRunner, group_members, hostvars
 
+# Every device host is local, and runs modules with the Python running Ansible.
+LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 ENTITY_A = {"id": "4fa6d90b-3976-4eea-a444-541087d5c3b4", "name": "Riverside Council"}
 ENTITY_B = {"id": "9b2e4c1a-0d3f-4e5a-8b6c-7d8e9f0a1b2c", "name": "東京 Office"}
 
@@ -109,7 +112,7 @@ def test_every_non_test_device_becomes_one_host_with_safe_unique_names(runner):
 def test_default_hostvars_are_prefixed_and_never_reserved(runner):
     inventory = runner.parse(CREDENTIALS)
     assert hostvars(inventory, "boiler-room-energy-meter") == {
-        "ansible_connection": "local",
+        **LOCAL,
         "cthings_id": "00000001-0000-4000-8000-000000000001",
         "cthings_device": "0000000000000001",
         "cthings_name": "Boiler Room Energy Meter",
@@ -149,7 +152,7 @@ def test_default_groups_by_type_entity_manufacturer_and_connection(runner):
 
 def test_prefix_suffix_and_allow_list(runner):
     inventory = runner.parse(dict(CREDENTIALS, hostvars_prefix="dev_", hostvars_suffix="_x", hostvars=["type", "online"], group_prefix="iot_"))
-    assert hostvars(inventory, "boiler-room-energy-meter") == {"ansible_connection": "local", "dev_type_x": "energy_meter", "dev_online_x": True}
+    assert hostvars(inventory, "boiler-room-energy-meter") == {**LOCAL, "dev_type_x": "energy_meter", "dev_online_x": True}
     assert "iot_type_energy_meter" in inventory.groups
 
 
@@ -161,7 +164,7 @@ def test_a_prefix_that_makes_a_reserved_name_is_refused(runner):
 
 def test_an_empty_prefix_is_fine_with_an_allow_list_of_unreserved_names(runner):
     inventory = runner.parse(dict(CREDENTIALS, hostvars_prefix="", hostvars=["online", "signal_strength"]))
-    assert hostvars(inventory, "boiler-room-energy-meter") == {"ansible_connection": "local", "online": True, "signal_strength": -97.5}
+    assert hostvars(inventory, "boiler-room-energy-meter") == {**LOCAL, "online": True, "signal_strength": -97.5}
 
 
 def test_hostnames_preference_order(runner):
@@ -192,10 +195,25 @@ def test_constructed_features_run_on_the_built_hostvars(runner):
     ))
     host = hostvars(inventory, "boiler-room-energy-meter")
     assert host["ansible_connection"] == "ssh" and host["short_type"] == "energy"
+    assert "ansible_python_interpreter" not in host  # the controller's Python is no use over SSH
     members = group_members(inventory)
     assert "boiler-room-energy-meter" in members["weak"]
     assert "kitchen-temperature-00000003" not in members["weak"]  # signal strength null
     assert len(members["provider_The_Things_Network"]) == 6
+
+
+@pytest.mark.parametrize("configured, compose, expected", [
+    ("/opt/python3.12/bin/python3", None, "/opt/python3.12/bin/python3"),
+    ("auto", None, "auto"),
+    ("", None, None),
+    (None, {"ansible_python_interpreter": "'/usr/bin/python3'"}, "/usr/bin/python3"),
+])
+def test_the_interpreter_of_local_hosts_can_be_chosen_or_left_alone(runner, configured, compose, expected):
+    options = dict(CREDENTIALS, python_interpreter=configured) if configured is not None else dict(CREDENTIALS)
+    if compose:
+        options["compose"] = compose
+    host = hostvars(runner.parse(options), "boiler-room-energy-meter")
+    assert host.get("ansible_python_interpreter") == expected
 
 
 def test_cache_hit_sends_no_request_and_rebuilds_from_raw_records(runner, cache_dir):
@@ -207,7 +225,7 @@ def test_cache_hit_sends_no_request_and_rebuilds_from_raw_records(runner, cache_
     second = runner.parse(changed)
     assert FakeClient.builds == 1, "a cache hit must not even build a client"
     assert sorted(second.hosts) == sorted(first.hosts)
-    assert hostvars(second, "boiler-room-energy-meter") == {"ansible_connection": "local", "cthings_type": "energy_meter"}
+    assert hostvars(second, "boiler-room-energy-meter") == {**LOCAL, "cthings_type": "energy_meter"}
     assert "kind_energy_meter" in second.groups
     files = os.listdir(cache_dir)
     assert len(files) == 1

@@ -68,7 +68,7 @@ try:
     if config["cloud"] == "ct":
         client = CtClient.build(api_url=config["ct_api_url"], auth_url=config["ct_auth_url"], client_id=config["client_id"],
                                 client_secret=config["client_secret"], refresh_token=config.get("refresh_token"),
-                                token_store=config["store"], timeout=10)
+                                token_store=config["store"], token_store_key=config.get("key"), timeout=10)
         result = client.request("GET", "ping.json")
     else:
         client = CthingsClient.build(api_url=config["cthings_api_url"], auth_url=config["cthings_auth_url"], client_id=config["client_id"],

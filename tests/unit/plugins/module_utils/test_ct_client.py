@@ -44,8 +44,14 @@ def worker_config(fake, store_path, **overrides):
 
 
 def stored(store_path):
+    """The client's refresh chain and its API's access token as one dict (the store keeps two entries)."""
     with open(store_path) as handle:
-        return next(iter(json.load(handle)["entries"].values()))
+        entries = {key: entry for key, entry in json.load(handle)["entries"].items() if key.startswith("ct|")}
+    assert len(entries) <= 2, entries
+    merged = {}
+    for key in sorted(entries, key=len):  # the chain's key is a prefix of the access token's
+        merged.update(entries[key])
+    return merged
 
 
 def test_first_request_refreshes_once_and_persists_the_rotated_token(fake, store_path):
@@ -159,17 +165,32 @@ def test_a_new_refresh_token_starts_a_new_chain(fake, store_path):
 def test_code_exchange_stores_tokens_usable_without_a_given_refresh_token(fake, store_path):
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
     ct = client(fake, store_path, refresh_token=None)
-    ct.auth.exchange_code("good-code", "https://localhost/callback")
+    _url, state = ct.auth.begin_authorization("https://localhost/callback", pkce=False)
+    ct.auth.exchange_code("good-code", "https://localhost/callback", state)
     assert ct.request("GET", "ping.json") == {"ping": "pong"}
     assert fake.state.token_requests == {"refresh_token": 0, "authorization_code": 1, "client_credentials": 0}
+    with pytest.raises(InputError, match="state does not match"):  # the state is used up with its code
+        ct.auth.exchange_code("good-code", "https://localhost/callback", state)
+    _url, state = ct.auth.begin_authorization("https://localhost/callback", pkce=False)
     with pytest.raises(AuthError, match="authorization code"):
-        ct.auth.exchange_code("good-code", "https://localhost/callback")
+        ct.auth.exchange_code("good-code", "https://localhost/callback", state)
 
 
 def test_missing_refresh_token_is_an_input_error_before_any_request(fake, store_path):
     with pytest.raises(InputError, match="no CT refresh token"):
         client(fake, store_path, refresh_token=None).request("GET", "ping.json")
     assert fake.state.requests == []
+
+
+def test_a_wrong_secret_fails_at_once_even_while_a_stored_token_is_valid(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
+    client(fake, store_path).request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 1
+    with pytest.raises(AuthError, match=r"CT rejected client_id/client_secret \(invalid_client\)"):
+        client(fake, store_path, client_secret="wrong-SECRET-value").request("GET", "ping.json")
+    assert stored(store_path)["secret_mark"] not in (None, CT_CLIENT[1])
+    client(fake, store_path).request("GET", "ping.json")  # the right secret: the stored token again
+    assert fake.state.token_requests["refresh_token"] == 2
 
 
 def test_missing_client_secret_is_an_input_error(fake, store_path):
@@ -237,7 +258,8 @@ def test_the_initial_refresh_token_keeps_working_after_more_rotations_than_the_l
 def test_an_empty_refresh_token_is_no_token_and_the_stored_chain_is_used(fake, store_path):
     """CT_REFRESH_TOKEN="" (a CI secret that is not set) must not hide what ct_auth stored."""
     fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}))
-    client(fake, store_path, refresh_token=None).auth.exchange_code("good-code", "https://localhost/callback")
+    auth = client(fake, store_path, refresh_token=None).auth
+    auth.exchange_code("good-code", "https://localhost/callback", auth.begin_authorization("https://localhost/callback", pkce=False)[1])
     fake.state.revoke_all_access()
     assert client(fake, store_path, refresh_token="").request("GET", "ping.json") == {"ping": "pong"}
     assert fake.state.token_requests["refresh_token"] == 1
@@ -323,7 +345,9 @@ def test_token_errors_answered_401_are_decided_by_their_error(store_path):
         with pytest.raises(AuthError, match=r"CT rejected client_id/client_secret \(invalid_client\)"):
             client(server, str(store_path) + ".third", client_secret="wrong-SECRET-value").request("GET", "ping.json")
         with pytest.raises(AuthError, match=r"authorization code \(invalid_grant\)"):
-            client(server, str(store_path) + ".fourth", refresh_token=None).auth.exchange_code("no-such-code", "https://localhost/callback")
+            fourth = client(server, str(store_path) + ".fourth", refresh_token=None).auth
+            _url, state = fourth.begin_authorization("https://localhost/callback", pkce=False)
+            fourth.exchange_code("no-such-code", "https://localhost/callback", state)
 
 
 @pytest.mark.parametrize("rotation", ["on_use", "strict"])
@@ -353,3 +377,39 @@ def test_a_refresh_answered_503_is_sent_again(fake, store_path):
     fake.state.token_faults = [503, 502]
     assert client(fake, store_path).request("GET", "ping.json") == {"ping": "pong"}
     assert fake.state.count("POST", "/ct-id/oauth/token") == 3 and fake.state.token_requests["refresh_token"] == 1
+# -- a stored access token goes to the API origin it was obtained for, and nowhere else (issue 12, item 6) --
+
+
+def test_a_token_stored_for_one_api_origin_is_never_sent_to_another(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}), Scripted(200, {"ping": "pong"}), Scripted(200, {"ping": "pong"}))
+    first = client(fake, store_path)
+    first.request("GET", "ping.json")
+    token_for_first = first.auth.token()
+    other_origin = fake.urls["ct_api_url"].replace("127.0.0.1", "localhost")  # the same server, another origin
+    second = client(fake, store_path, api_url=other_origin)
+    assert second.auth.token() != token_for_first
+    second.request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 2
+    # Both origins continue the one chain: back on the first origin, the rotated chain still works.
+    fake.state.revoke_all_access()
+    first = client(fake, store_path)
+    first.request("GET", "ping.json")
+    assert fake.state.token_errors == []
+    assert fake.state.token_requests["refresh_token"] == 3
+
+
+def test_a_chain_stored_by_0_1_0_continues_without_sending_its_access_token(fake, store_path):
+    fake.state.script("GET", PING, Scripted(200, {"ping": "pong"}), Scripted(200, {"ping": "pong"}))
+    earlier = client(fake, store_path)
+    earlier.request("GET", "ping.json")
+    current = stored(store_path)
+    # What 0.1.0 wrote: one entry per client, its access token valid for whatever API was configured then.
+    legacy_key = f"ct|{fake.urls['ct_auth_url']}|{CT_CLIENT[0]}"
+    with open(store_path, "w") as handle:  # the file exists: it keeps its mode 0600
+        json.dump({"version": 1, "entries": {legacy_key: {key: current[key] for key in ("access_token", "refresh_token", "expires_at", "lineage")}}}, handle)
+    later = client(fake, store_path, refresh_token=None)
+    assert later.auth.token() != current["access_token"]
+    later.request("GET", "ping.json")
+    assert fake.state.token_requests["refresh_token"] == 2 and fake.state.token_errors == []
+    with open(store_path) as handle:
+        assert "access_token" not in json.load(handle)["entries"][legacy_key]

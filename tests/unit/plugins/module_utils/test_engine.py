@@ -106,6 +106,24 @@ def test_set_entry_with_unknown_id_is_an_input_error():
         plan_set(LOCATION, [CAFE], [{"id": "99", "name": "X Place", "state": "present"}])
 
 
+def test_every_problem_of_a_set_is_reported_at_once():
+    twin_a, twin_b = dict(CAFE, id="8", location_name="Twin Place"), dict(CAFE, id="9", location_name="Twin Place")
+    entries = [
+        {"id": "99", "name": "X Place", "state": "present"},
+        {"name": "Twin Place", "state": "present"},
+        {"name": "Brand New Place", "state": "present"},
+        {"name": "Cafe Central", "postcode": "BA1 1AB", "state": "present"},
+    ]
+    with pytest.raises(InputError) as caught:
+        plan_set(LOCATION, [CAFE, twin_a, twin_b], entries, missing_for_create=lambda entry: ["address", "town"])
+    message = str(caught.value)
+    assert message.startswith("nothing was changed: ")
+    assert "location id 99 does not exist" in message
+    assert "2 locations are named 'Twin Place' (ids 8, 9)" in message
+    assert "'Brand New Place' does not exist; creating it needs address, town" in message
+    assert [match["id"] for match in caught.value.details["matches"]] == ["8", "9"]
+
+
 def test_set_diff_covers_the_whole_set_with_unique_labels():
     twin_a, twin_b = dict(CAFE, id="8", location_name="Twin"), dict(CAFE, id="9", location_name="Twin")
     set_plan = plan_set(LOCATION, [CAFE, twin_a, twin_b], set_entries("Cafe Central"), purge=lambda obj: None)

@@ -192,3 +192,24 @@ def test_a_connection_reset_is_described_by_its_cause_not_by_its_wrappers():
 
     reset = ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
     assert _innermost_reason(reset) == "[Errno 104] Connection reset by peer"
+
+
+def test_a_header_http_forbids_fails_with_a_fixed_message_and_sends_nothing(fake):
+    """requests quotes the bad header with repr(): a newline becomes \\n, which redaction of the raw secret never matches."""
+    fake.state.script("GET", PATH, Scripted(200, {"ok": True}))
+    secret_halves = ("first-half-of-the-token", "second-half-of-the-token")
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=5).request("GET", url(fake), headers={"Authorization": "Bearer {}\n{}".format(*secret_halves)})
+    assert "whitespace or control characters" in str(caught.value) and "nothing was sent" in str(caught.value)
+    assert not any(half in str(caught.value) or half in repr(caught.value.to_failure()) for half in secret_halves)
+    assert fake.state.count("GET", PATH) == 0
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_never_followed_so_the_token_stays_with_the_url_it_was_sent_to(fake, status):
+    fake.state.script("GET", PATH, Scripted(status, {"message": "moved"}, {"Location": fake.base + "/elsewhere"}))
+    fake.state.script("GET", "/elsewhere", Scripted(200, {"ok": True}))
+    with pytest.raises(ApiError) as caught:
+        Transport(timeout=5).request("GET", url(fake), headers={"Authorization": "Bearer not-for-elsewhere"})
+    assert caught.value.status == status
+    assert fake.state.count("GET", "/elsewhere") == 0

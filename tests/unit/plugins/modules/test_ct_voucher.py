@@ -56,6 +56,8 @@ def test_check_mode_plans_the_create_with_the_full_diff_and_writes_nothing(capsy
     assert planned["diff"]["before"] == {}
     assert planned["diff"]["after"]["batch_name"] == "Conference"
     assert planned["diff"]["after"]["download_speed"] == 2048  # the API's default, shown in the plan
+    # A time batch has no data limit: the plan says so instead of "(known after create)".
+    assert (planned["diff"]["after"]["validity_minutes"], planned["diff"]["after"]["data_limit_mb"]) == (NEW["validity_minutes"], None)
     assert planned["codes"] == []
     # The real run does what the plan said.
     done = run(capsys, **NEW, _ansible_diff=True)
@@ -64,6 +66,13 @@ def test_check_mode_plans_the_create_with_the_full_diff_and_writes_nothing(capsy
     assert planned["diff"]["after"]["unique_id"] == KNOWN_AFTER_CREATE  # only the server picks it
     assert {k: done["diff"]["after"][k] for k in known} == known
     assert api.writes == [("POST", "locations/1001/vouchers")]
+
+
+def test_a_data_batch_plans_no_validity(capsys, api):
+    data = {**NEW, "access_type": "data", "data_limit_mb": 500}
+    del data["validity_minutes"]
+    planned = run(capsys, **data, _ansible_check_mode=True, _ansible_diff=True)
+    assert (planned["diff"]["after"]["validity_minutes"], planned["diff"]["after"]["data_limit_mb"]) == (None, 500)
 
 
 def test_create_waits_for_the_codes_and_returns_them_outside_the_diff(capsys, api):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -27,11 +28,12 @@ class FakeClient:
     """Records calls; answers like CthingsClient."""
 
     builds = 0
+    DEVICES = [dev(1, "Boiler Room Energy Meter"), dev(2, " Kitchen "), dev(3, "Kitchen"), dev(4, "kitchen")]
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.workers = 4
-        self.devices = [dev(1, "Boiler Room Energy Meter"), dev(2, " Kitchen "), dev(3, "Kitchen"), dev(4, "kitchen")]
+        self.devices = [dict(device) for device in self.DEVICES]
 
     @classmethod
     def build(cls, **kwargs):
@@ -91,6 +93,21 @@ def test_filters_go_to_the_client_and_name_matches_exactly_here(capsys):
     assert [d["id"] for d in result["devices"]] == [dev(2, "")["id"], dev(3, "")["id"]]
 
 
+@pytest.mark.parametrize("given", ["Riverside Council", "  Riverside Council "])
+def test_an_entity_name_lists_with_the_other_filters_and_matches_the_name_here(capsys, monkeypatch, given):
+    riverside, elsewhere = {"id": ENTITY_ID, "name": "Riverside Council"}, {"id": DEVICE_ID, "name": "Riverside Council Annex"}
+    devices = [dict(dev(1, "A"), entity=riverside), dict(dev(2, "B"), entity=elsewhere), dev(3, "C"), dict(dev(4, "D"), entity=riverside)]
+    monkeypatch.setattr(FakeClient, "DEVICES", devices)
+    result = run_module(capsys, entity=given, type="energy_meter")
+    assert FakeClient.instance.calls == [("list_devices", None, "energy_meter", None)]
+    assert [d["name"] for d in result["devices"]] == ["A", "D"]
+
+
+def test_an_entity_uuid_goes_to_the_api_in_any_case(capsys):
+    run_module(capsys, entity=ENTITY_ID.upper())
+    assert FakeClient.instance.calls == [("list_devices", ENTITY_ID, None, None)]
+
+
 def test_listing_everything(capsys):
     result = run_module(capsys)
     assert len(result["devices"]) == 4
@@ -113,7 +130,7 @@ def test_check_mode_reads_normally(capsys):
     ("args", "field", "message"),
     [
         ({"id": "nope"}, "id", "id must be a UUID"),
-        ({"entity": "12"}, "entity", "entity must be a UUID"),
+        ({"entity": "  "}, "entity", "entity must not be empty"),
         ({"type": "  "}, "type", "type must not be empty"),
         ({"readings": True, "from": "2024-03-01", "to": "2024-03-02T00:00:00"}, "from", "from must be a time like"),
         ({"readings": True, "from": "2024-03-01T00:00:00Z"}, "from", "no time zone"),
@@ -146,6 +163,21 @@ def test_api_errors_fail_cleanly(capsys, monkeypatch):
     assert result["failed"] is True
     assert result["msg"] == "GET http://x/v3/device failed (HTTP 429): Too many requests"
     assert result["failure"]["status"] == 429
+
+
+@pytest.mark.parametrize("verbosity, shows_reply", [(0, False), (1, False), (2, True), (4, True)])
+def test_a_failure_says_its_message_once_and_the_whole_reply_only_with_vv(capsys, monkeypatch, verbosity, shows_reply):
+    reply = {"api": "cThings Cloud API", "code": 422, "data": None, "message": "limit must be a positive integer",
+             "request": {"url": "/v3/device?limit=0", "method": "GET", "body": None}, "websocket": False, "version": "3.13.1"}
+
+    def refused(self, **kwargs):
+        raise ApiError("limit must be a positive integer", "GET", "http://x/v3/device", 422, details={"body": reply})
+
+    monkeypatch.setattr(FakeClient, "list_devices", refused)
+    result = run_module(capsys, _ansible_verbosity=verbosity)
+    assert result["msg"] == "GET http://x/v3/device failed (HTTP 422): limit must be a positive integer"
+    assert json.dumps(result).count("limit must be a positive integer") == (2 if shows_reply else 1)
+    assert result["failure"] == {"method": "GET", "url": "http://x/v3/device", "status": 422, **({"details": {"body": reply}} if shows_reply else {})}
 
 
 def test_window_defaults_to_the_day_before_now():

@@ -8,7 +8,9 @@
 ``golden LIST.json GOLDEN.json [--regenerate]``
     Compare the inventory with a golden file exactly, after normalization
     (ansible-core 2.19 wraps untrusted strings as ``{"__ansible_unsafe": ...}``
-    and names its JSON profile in ``_meta``; older versions do neither). Exit 1 with a unified diff on any difference.
+    and names its JSON profile in ``_meta``; older versions do neither; a local host's
+    ``ansible_python_interpreter``, an executable of this machine, reads as a placeholder).
+    Exit 1 with a unified diff on any difference.
     ``--regenerate`` writes GOLDEN.json instead: the only way it changes.
 ``devices STATE.json``
     How many devices the emulator's state dump holds, and how many are not test devices.
@@ -41,11 +43,24 @@ def normalize(value: Any) -> Any:
     return value
 
 
+CONTROLLER_PYTHON = "<the Python running Ansible>"
+
+
+def controller_python(value: Any) -> Any:
+    """The plugins set a local host's interpreter to the Python running Ansible: a path of this machine, not golden."""
+    if isinstance(value, str) and os.path.isabs(value) and os.access(value, os.X_OK):
+        return CONTROLLER_PYTHON
+    return value
+
+
 def load(path: str) -> Any:
     with open(path, encoding="utf-8") as handle:
         data = normalize(json.load(handle))
     if isinstance(data, dict) and isinstance(data.get("_meta"), dict):
         data["_meta"].pop("profile", None)  # the JSON profile name ansible-core 2.19 adds
+        for variables in data["_meta"].get("hostvars", {}).values():
+            if "ansible_python_interpreter" in variables:
+                variables["ansible_python_interpreter"] = controller_python(variables["ansible_python_interpreter"])
     return data
 
 
