@@ -12,22 +12,28 @@ create (``voucher.py``, :func:`~.voucher.settle_twins`).
 
 The lock files live in a private per-user directory, ``locks/`` beside the token store
 when the store is a file, else under ``$XDG_CACHE_HOME/ctcloud/`` (``~/.cache/ctcloud/``).
-Both directories follow the token store's rules: created 0700, and refused when another
-user owns them or others may write to them, because whoever can replace a lock file can
-hold it forever or make two runs create at once.
+Both follow the token store's rules (``token_store.py``, :func:`~.token_store.ensure_private_directory`):
+created 0700 with any missing parents, and refused when another user owns them or others
+may write to them; a lock file is opened without following a symbolic link and refused
+likewise. Whoever can replace a lock file can hold it forever or make two runs create at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
-import stat
 import time
 from typing import Callable, Iterator, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import default_path
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import (
+    check_private_file,
+    default_path,
+    ensure_private_directory,
+    is_redis_url,
+)
 
 try:
     import fcntl
@@ -35,7 +41,6 @@ except ImportError:  # pragma: no cover - Windows is not an Ansible controller
     fcntl = None  # type: ignore[assignment]
 
 LOCKS_DIRECTORY = "locks"
-DIR_MODE = 0o700
 FILE_MODE = 0o600
 # A holder sends a few requests (each bounded by the module's timeout and retries), so a wait this long means a
 # process is stuck, not busy: fail rather than hang the play.
@@ -45,43 +50,21 @@ MAX_PAUSE = 0.25  # ...up to this: a turn is noticed within a quarter of a secon
 
 
 class LockError(CtCloudError):
-    """The lock directory is not private, or the lock was not free within WAIT_LIMIT."""
+    """The lock file cannot be opened, or the lock was not free within WAIT_LIMIT (a directory that is not private is
+    the token store's TokenStoreError)."""
 
 
 def lock_directory(token_store: str | None, environ: Mapping[str, str] | None = None) -> str:
     """Where the lock files go: ``locks/`` in the token store's directory, or in ``$XDG_CACHE_HOME/ctcloud/``
-    when the store is not a plain path (a ``redis://`` URL has no directory of ours)."""
+    when the store is a Redis URL (which has no directory of ours). A path is expanded as the store's is."""
     environ = os.environ if environ is None else environ
     store = token_store or default_path(dict(environ))
-    if "://" in store:
+    if is_redis_url(store):
         cache_home = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(cache_home, "ctcloud")
     else:
-        base = os.path.dirname(os.path.abspath(os.path.expanduser(store)))
+        base = os.path.dirname(os.path.abspath(os.path.expanduser(os.path.expandvars(store))))
     return os.path.join(os.path.abspath(base), LOCKS_DIRECTORY)
-
-
-def ensure_private_directory(directory: str) -> None:
-    """Create ``directory`` 0700 if it is missing; refuse it if another user owns it or others may write to it."""
-    if not os.path.isdir(directory):
-        try:
-            os.makedirs(directory, DIR_MODE)
-        except OSError as exc:
-            if not os.path.isdir(directory):
-                raise LockError(f"cannot create the lock directory {directory}: {exc.strerror}") from None
-        else:
-            os.chmod(directory, DIR_MODE)  # makedirs honours the umask, which may leave less, never more
-    info = os.stat(directory)
-    if info.st_uid != os.geteuid():
-        raise LockError(
-            f"the lock directory {directory} belongs to user id {info.st_uid}, not to this user ({os.geteuid()}); "
-            "point token_store at a file in a directory of your own"
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise LockError(
-            f"the lock directory {directory} is writable by other users (mode {stat.S_IMODE(info.st_mode):04o}); "
-            f"make it private (chmod go-w {directory}) or point token_store at a file in a private directory"
-        )
 
 
 @contextlib.contextmanager
@@ -97,15 +80,18 @@ def held(
 
     Released when the block ends, or by the kernel when the process dies, so a killed run never leaves it held.
     """
-    ensure_private_directory(os.path.dirname(directory))
-    ensure_private_directory(directory)
+    ensure_private_directory(os.path.dirname(directory), "directory of the lock files")
+    ensure_private_directory(directory, "lock directory")
     digest = hashlib.sha256("\0".join((kind, *key)).encode("utf-8")).hexdigest()[:40]
     path = os.path.join(directory, f"{kind}-{digest}.lock")
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), FILE_MODE)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LockError(f"the lock file {path} is a symbolic link, which is refused; remove it") from None
         raise LockError(f"cannot open the lock file {path}: {exc.strerror}") from None
     try:
+        check_private_file(path, os.fstat(fd), "lock file")
         _acquire(fd, path, wait_limit, clock, sleep)
         yield path
     finally:

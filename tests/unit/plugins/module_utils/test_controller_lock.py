@@ -11,7 +11,9 @@ import stat
 import pytest
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import controller_lock
-from ansible_collections.ctcloud.cloud.plugins.module_utils.controller_lock import LockError, ensure_private_directory, held, lock_directory
+from ansible_collections.ctcloud.cloud.plugins.module_utils.controller_lock import LockError, held, lock_directory
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import ensure_private_directory
 
 
 def test_the_locks_live_beside_a_token_store_file(tmp_path):
@@ -43,16 +45,16 @@ def test_a_directory_others_may_write_to_is_refused(tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    with pytest.raises(LockError, match=r"is writable by other users \(mode 0777\)"):
+    with pytest.raises(TokenStoreError, match=r"is writable by group or others \(mode 0777\)"):
         ensure_private_directory(str(shared))
-    with pytest.raises(LockError, match="writable by other users"), held(str(shared / "locks"), "voucher", ("k",)):
+    with pytest.raises(TokenStoreError, match="writable by group or others"), held(str(shared / "locks"), "voucher", ("k",)):
         pass  # pragma: no cover
     assert not (shared / "locks").exists()  # refused before anything was made inside it
 
 
 def test_a_directory_of_another_user_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(controller_lock.os, "geteuid", lambda: os.stat(tmp_path).st_uid + 1)
-    with pytest.raises(LockError, match="belongs to user id"):
+    with pytest.raises(TokenStoreError, match="belongs to uid"):
         ensure_private_directory(str(tmp_path))
 
 
@@ -78,3 +80,17 @@ def test_one_holder_at_a_time_and_a_bounded_wait(tmp_path):
             pass  # another key is another lock
     with held(directory, "voucher", ("api", "1001", "Race"), wait_limit=0, clock=clock, sleep=sleep):
         pass  # released when the block ended
+
+
+def test_a_lock_file_that_is_a_symbolic_link_or_writable_by_others_is_refused(tmp_path):
+    directory = tmp_path / "store" / "locks"
+    with held(str(directory), "voucher", ("api", "1001", "Race")) as path:
+        pass
+    os.chmod(path, 0o666)
+    with pytest.raises(TokenStoreError, match=r"lock file .* is writable by group or others"), held(str(directory), "voucher", ("api", "1001", "Race")):
+        pass  # pragma: no cover
+    os.unlink(path)
+    os.symlink(tmp_path / "elsewhere", path)
+    with pytest.raises(LockError, match="is a symbolic link, which is refused"), held(str(directory), "voucher", ("api", "1001", "Race")):
+        pass  # pragma: no cover
+    assert not (tmp_path / "elsewhere").exists()
