@@ -29,7 +29,7 @@ description:
   - O(skip_if_rebooted_within) compares a box's boot time with the clock of the host the module runs on, so re-running
     a rolling reboot does not reboot the boxes twice. The API does not say whether C(uptime_seconds) counts up to the
     last heartbeat or up to now, and heartbeats lag, so the boot time taken is the later of
-    C(last_heartbeat - uptime_seconds) and C(now - uptime_seconds): when in doubt a box counts as recently rebooted.
+    C(last_heartbeat - uptime_seconds) and C(now - uptime_seconds), so that in doubt a box counts as recently rebooted.
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:

@@ -22,7 +22,7 @@ description:
     to be sure no batch of that name exists.
   - Runs on one controller that create the same batch at the same moment (C(forks), playbooks side by side) take
     turns, through a lock file in a private directory (C(locks/) beside the token store, or under
-    C($XDG_CACHE_HOME/ctcloud/)): the second finds the batch the first created. After a create the name is read again;
+    C($XDG_CACHE_HOME/ctcloud/)), so the second finds the batch the first created. After a create the name is read again;
     if another controller created a batch of that name at the same moment, every run keeps the oldest (by
     C(created_at), then C(unique_id)) and deletes the newer one it created itself, before its codes are handed out,
     and says so in RV(deleted_twins) and a warning.

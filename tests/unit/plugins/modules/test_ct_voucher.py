@@ -227,6 +227,9 @@ def test_info_lists_filters_and_adds_codes(capsys, api):
 # -- issue 18: one batch per name, even when another controller creates it at the same moment ----------------------
 
 
+TWIN_RACE = dict(NEW, location="1001", wait=False)
+
+
 class OtherControllerCreatesToo(FakeCtApi):
     """While this run's create is on its way, another controller (whose lock this one cannot see) creates the same name."""
 
@@ -251,7 +254,7 @@ class OtherControllerCreatesToo(FakeCtApi):
 def test_a_twin_from_another_controller_is_settled_on_the_oldest(capsys, monkeypatch, theirs, ours_kept):
     api = OtherControllerCreatesToo(dict(theirs))
     monkeypatch.setattr(FakeCtApi, "instance", api)
-    result = run(capsys, **dict(NEW, location="1001"), wait=False)
+    result = run(capsys, **TWIN_RACE)
     ours = f"{1:032x}"  # the fake's first new id
     assert result["changed"] is True
     twins = [v["unique_id"] for v in api.vouchers if v["batch_name"] == "Conference"]
@@ -268,7 +271,7 @@ def test_a_twin_from_another_controller_is_settled_on_the_oldest(capsys, monkeyp
 def test_a_twin_with_other_fixed_settings_is_kept_and_the_conflict_reported(capsys, monkeypatch):
     api = OtherControllerCreatesToo({"unique_id": "b" * 32, "created_at": 1699999999, "length": 10})
     monkeypatch.setattr(FakeCtApi, "instance", api)
-    result = run(capsys, **dict(NEW, location="1001"), wait=False)
+    result = run(capsys, **TWIN_RACE)
     assert result["failed"] is True
     assert "another run created voucher batch 'Conference' at the same moment, with other fixed settings" in result["msg"]
     assert "code_length (is 10, wanted 8)" in result["msg"]
