@@ -102,6 +102,8 @@ def rails_boolean(value: Any) -> Any:
 def with_booleans(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """``record`` with each of ``fields`` it has as a real boolean; the API's other values are kept."""
     return dict(record, **{name: rails_boolean(record[name]) for name in fields if name in record})
+
+
 def _live_pending(entry: dict[str, Any] | None, now: float) -> dict[str, dict[str, Any]]:
     """The started authorizations of a pending entry that have not expired, by the digest of their state."""
     pending = entry.get("pending") if isinstance(entry, dict) else None
