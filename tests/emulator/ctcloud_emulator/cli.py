@@ -62,8 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, parse in config.KNOB_PARSERS.items():
         default = getattr(defaults, name)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        # A true/false knob is also a switch: --name alone means true (as --verbose), --name false turns it off.
+        switch = {"nargs": "?", "const": True} if isinstance(default, bool) else {}
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argument_type(parse, name), default=default,
-                            help=f"{knob_help[name]} (default {shown})")
+                            help=f"{knob_help[name]} (default {shown})", **switch)
     parser.add_argument("--state-file", help="load state from this file if it exists; save it atomically after changes and on exit")
     parser.add_argument("--ready-file", help="also write the start-up line to this file")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
