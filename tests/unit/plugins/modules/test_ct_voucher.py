@@ -227,7 +227,7 @@ def test_info_lists_filters_and_adds_codes(capsys, api):
 # -- issue 18: one batch per name, even when another controller creates it at the same moment ----------------------
 
 
-TWIN_RACE = dict(NEW, location="1001", wait=False)
+TWIN_RACE = {**NEW, "location": "1001", "wait": False}
 
 
 class OtherControllerCreatesToo(FakeCtApi):
