@@ -91,6 +91,7 @@ INTEGER_RANGES = {
 # Nothing in the contract fixes the id's length or alphabet (CT's are 32 hex characters, other servers' 16): any
 # non-empty run of URL-unreserved characters, which a path segment carries as it is.
 _UNIQUE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,255}$")
+_CT_UNIQUE_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
 _SPLASH_PAGE = re.compile(r"^(?:[0-9]{1,18}|external)$")
 
 # The batch options of ct_voucher (its argument spec without the module's own switches).
@@ -119,14 +120,15 @@ ENTRY_OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def unique_id(value: Any, field: str = "id") -> str:
-    """A batch's ``unique_id`` as the API gave it (case kept: an id is the server's, not ours to rewrite)."""
+    """A batch's ``unique_id`` as the API gave it. CT's own shape (32 hexadecimal digits) is lowercased as CT writes it,
+    so an id pasted in capitals still finds its batch; any other id is the server's, its case kept."""
     text = value.strip() if isinstance(value, str) else ""
     if not _UNIQUE_ID.match(text) or text in (".", ".."):
         raise InputError(
             f"{field} must be a voucher batch's unique_id (letters, digits, '-', '_', '.' or '~', as the API returns it), got {value!r}",
             field,
         )
-    return text
+    return text.lower() if _CT_UNIQUE_ID.match(text) else text
 
 
 def validate(options: Mapping[str, Any]) -> dict[str, Any]:

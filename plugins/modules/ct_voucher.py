@@ -63,7 +63,8 @@ options:
   id:
     description:
       - The C(unique_id) of an existing batch, as the API returns it (CT's are 32 hexadecimal characters; any letters,
-        digits, V(-), V(_), V(.) and V(~) are accepted). With O(batch_name) as well, the batch is renamed. Use it when
+        digits, V(-), V(_), V(.) and V(~) are accepted; an id of CT's shape is compared in lower case, any other as
+        written). With O(batch_name) as well, the batch is renamed. Use it when
         several batches share a name.
       - A batch cannot be created with a chosen id.
     type: str

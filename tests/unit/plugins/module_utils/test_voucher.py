@@ -92,13 +92,13 @@ def test_bad_input_names_the_option(given, field, message):
 
 
 def test_valid_input_is_cleaned():
-    clean = validate(options(batch_name="  Conference ", splash_page_id=" External ", id=" abcdef0123456789abcdef0123456789 "))
+    clean = validate(options(batch_name="  Conference ", splash_page_id=" External ", id=" ABCDEF0123456789abcdef0123456789 "))
     assert clean["batch_name"] == "Conference"
     assert clean["splash_page_id"] == "external"
     assert clean["id"] == "abcdef0123456789abcdef0123456789"
 
 
-@pytest.mark.parametrize("given", ["0123456789abcdef", "b08bb2a0f4df84be", "Voucher-42", "a", "x" * 255, "v1.2_~3"])
+@pytest.mark.parametrize("given", ["0123456789abcdef", "B08BB2A0F4DF84BE", "Voucher-42", "a", "x" * 255, "v1.2_~3"])
 def test_an_id_is_any_run_of_url_safe_characters_kept_as_the_api_gave_it(given):
     assert validate(options(id=given))["id"] == given
 
