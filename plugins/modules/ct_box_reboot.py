@@ -228,8 +228,9 @@ batches:
 
 import time
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import (
     REBOOT,
     UNREACHABLE_STATES,
     BoxResource,
@@ -239,7 +240,6 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.box import (
     plan_reboots,
     validate_selection,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
 

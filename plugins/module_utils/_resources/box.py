@@ -40,13 +40,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import WaitTimeoutError, converge, wait_until
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX, CT_BOX_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors, with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import concurrently
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_BOX, CT_BOX_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location, missing_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import WaitTimeoutError, converge, wait_until
 
 BOX_STATES = ("online", "offline", "splash_only", "new", "processing", "rebooting", "upgrading")
 UP_STATES = frozenset(("online", "splash_only"))  # serving clients: the states a reboot starts from and returns to
