@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
     CREATE,
     DELETE,
@@ -97,11 +96,11 @@ class DeleteRefusedError(ApiError):
     """The API understood a delete and will not do it (a location with session data): nothing was deleted.
 
     ``reason`` is the API's own sentence, ``subject`` names the object (``'Old Depot' (id 1002)``), ``instead``
-    what the user can do rather than delete it.
+    what the user can do rather than delete it, ``api_name`` who refused (the adapter's :attr:`Resource.api_name`).
     """
 
-    def __init__(self, exc: ApiError, subject: str, instead: str) -> None:
-        super().__init__(f"CT refused to delete {subject}: {exc.message.rstrip('.')}. {instead}", exc.method, exc.url, exc.status, exc.details)
+    def __init__(self, exc: ApiError, subject: str, instead: str, api_name: str = "the API") -> None:
+        super().__init__(f"{api_name} refused to delete {subject}: {exc.message.rstrip('.')}. {instead}", exc.method, exc.url, exc.status, exc.details)
         self.reason = exc.message.rstrip(".")
         self.subject = subject
         self.instead = instead
@@ -133,6 +132,8 @@ class Resource:
     # The list filter that matches the natural key exactly (and at once). Never `q`: a search may split
     # words, and lag behind writes, so "not found by q" does not mean "does not exist".
     key_filter = ""
+    # Who answers, as messages name it ("CT rejected the location: ..."): the adapter knows its vendor, the runner does not.
+    api_name = "the API"
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -217,9 +218,16 @@ class Resource:
         """Rules that apply only when creating (the API's create form is stricter than its edit form)."""
         return []
 
+    def field_errors(self, exc: ApiError) -> dict[str, list[str]]:
+        """A refusal's messages by API field, read from the error shape of the adapter's API; {} names no field.
+
+        The runner never parses a vendor's error body itself: an adapter of another API overrides this.
+        """
+        return {}
+
     def explain(self, exc: ApiError) -> ApiError:
         """A 422's field messages in the user's option names (``postcode``, not ``postcode``'s API twin)."""
-        fields = field_errors(exc)
+        fields = self.field_errors(exc)
         if exc.status != 422 or not fields:
             return exc
         named = []
@@ -227,7 +235,7 @@ class Resource:
             spec = self.shape.by_api.get(api_field)
             name = spec.option if spec else api_field
             named.append(f"{name} {', '.join(messages)}")
-        exc.message = f"CT rejected the {self.shape.name}: {'; '.join(named)}"
+        exc.message = f"{self.api_name} rejected the {self.shape.name}: {'; '.join(named)}"
         return exc
 
 
@@ -329,7 +337,7 @@ class Runner:
                 by_reason.setdefault(exc.reason, []).append(exc.subject)
             reasons = "; ".join(f"{reason} ({', '.join(subjects)})" for reason, subjects in by_reason.items())
             raise SetApplyError(
-                f"CT refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
+                f"{self.resource.api_name} refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
                 f"Everything else was applied ({_so_far(done, [])})",
                 {"done": done, "refused": [label for label, _exc in refused]},
                 results,

@@ -18,9 +18,9 @@ import re
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
 from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
 
@@ -187,6 +187,11 @@ def check_combination(options: Mapping[str, Any], current: Mapping[str, Any] | N
 
 class VoucherResource(Resource):
     """The voucher batches of one location (its numeric id)."""
+
+    api_name = "CT"
+
+    def field_errors(self, exc: ApiError) -> dict[str, list[str]]:
+        return field_errors(exc)  # CT's 422 body: {"errors": {field: [message]}}
 
     shape = SHAPE
     required_on_create = ("batch_name", "description", "quantity", "access_type", "session_timeout", "code_length", "splash_page_id")
