@@ -21,12 +21,14 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
     DELETE,
     NOTHING,
     UPDATE,
+    ActionPlan,
     Plan,
     SetPlan,
     Shape,
     index_by_key,
     only_match,
     plan,
+    plan_actions,
     plan_set,
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
@@ -352,3 +354,92 @@ def _so_far(done: Mapping[str, list[str]], refused: Sequence[tuple[str, DeleteRe
     if refused:
         text += f"; refused to delete: {', '.join(label for label, _exc in refused)}"
     return text
+
+
+# -- actions -------------------------------------------------------------------
+
+
+class PlanRefusedError(CtCloudError):
+    """An adapter refused a whole action plan before anything was done (:meth:`ActionResource.refuse`)."""
+
+
+class ActionResource:
+    """How an action (a reboot) is done to objects of one kind: what the engine needs to plan it, and the doing.
+
+    The counterpart of :class:`Resource` for changes that are actions rather than field values
+    (:class:`~.engine.ActionPlan`). A subclass names the action and its words, decides per object, and
+    carries a plan out.
+    """
+
+    action = ""  # the verb: "reboot"
+    done = "done"  # the step key set once the action was carried out, and the past tense in messages
+    key = "name"  # the step key that names an object
+    noun = "object"  # one object, in messages ("box")
+    subject = ""  # what the diff's "before" shows ("CT boxes")
+
+    def skip_reason(self, obj: Mapping[str, Any]) -> str | None:
+        """Why ``obj`` is left out, or None when the action is done to it."""
+        raise NotImplementedError
+
+    def record(self, obj: Mapping[str, Any], decision: dict[str, Any]) -> dict[str, Any]:
+        """The step (a result entry) for ``obj`` with the engine's ``decision`` (``action``, ``reason``, ``batch``)."""
+        return dict(decision, **{self.key: obj.get(self.key), self.done: False})
+
+    def refuse(self, plan: ActionPlan) -> None:
+        """Raise to refuse the whole plan before anything is done (in check mode too); by default nothing is refused."""
+
+    def predicted(self, step: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Check mode: what an acting step will show once the action is done."""
+        return {}
+
+    def carry_out(self, plan: ActionPlan) -> None:
+        """Do the plan's batches in order, updating its steps (the ``done`` key, and the action and reason of a step
+        that turned out not to be possible); a failure part-way raises, the steps saying what was done."""
+        raise NotImplementedError
+
+    # -- words for the diff and the message ------------------------------------
+
+    def outcome(self) -> str:
+        """What the action does to an object, for the diff's "after" (``reboot``)."""
+        return self.action
+
+    def detail(self, step: Mapping[str, Any]) -> str:
+        """Which object a step is, beside its name in the diff."""
+        return ""
+
+    def state(self, step: Mapping[str, Any]) -> Any:
+        """An object's state before the action, for the diff."""
+        return ""
+
+    def afterwards(self) -> str:
+        """What the message adds after a run that did the action ("all back online")."""
+        return "done"
+
+
+class ActionRunner:
+    """Plans an action with the engine and carries it out through the adapter, honouring check mode."""
+
+    def __init__(self, resource: ActionResource, check_mode: bool = False) -> None:
+        self.resource = resource
+        self.check_mode = check_mode
+
+    def plan(self, objects: Sequence[Mapping[str, Any]], batch_size: int | None = None) -> ActionPlan:
+        r = self.resource
+        return plan_actions(objects, r.action, r.skip_reason, r.record, batch_size, r.done, r.key)
+
+    def apply(self, item: ActionPlan) -> list[dict[str, Any]]:
+        """Carry out ``item`` (in check mode, predict it); returns its steps. A failure part-way leaves the plan
+        saying what was done, so ``item.changed`` stays right for the failure's result."""
+        item.predicting = self.check_mode
+        self.resource.refuse(item)
+        if self.check_mode:
+            item.predict(self.resource.predicted)
+        else:
+            self.resource.carry_out(item)
+        return item.steps
+
+    def message(self, item: ActionPlan) -> str:
+        return item.message(self.resource.noun, self.check_mode, self.resource.afterwards())
+
+    def diff(self, item: ActionPlan) -> dict[str, Any]:
+        return item.diff(self.resource.subject, self.resource.outcome(), self.resource.detail, self.resource.state)
