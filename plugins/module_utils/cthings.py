@@ -25,7 +25,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
     describe_oauth_error,
     oauth_error_code,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CTHINGS_LIMIT_MAX, DEFAULT_WORKERS, collect_link_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CTHINGS_LIMIT_MAX, collect_link_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     CTHINGS_DEVICE,
     CTHINGS_DEVICE_LIST,
@@ -35,7 +35,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     check,
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import DEFAULT_WORKERS, Transport
 from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import credential, service_url, token_from_server, uuid_value
 
 try:
