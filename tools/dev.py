@@ -14,10 +14,12 @@ Commands:
     ``tests/requirements-latest.txt`` for another interpreter), write the
     offline pip bootstrap shims ansible-test needs, and sync the collection copy
     under ``.build/collections/ansible_collections/ctcloud/cloud``.
-``test [--only STAGES] [--skip STAGES] [--list] [--dialect NAME]``
+``test [--only STAGES] [--skip STAGES] [--list] [--dialect NAME] [-- ARGS]``
     Run setup, then the test stages (see ``STAGES``), print a summary table and
     exit non-zero when a stage failed. ``--dialect`` runs the emulator-backed
     stages against one emulator dialect (``DIALECTS``) instead of their own.
+    ``--only STAGE -- ARGS`` hands ARGS to the test runner of one stage of
+    ``PASSTHROUGH_STAGES`` (``--only system -- -k token``).
 ``demo [--installed PATH] [-- ANSIBLE-PLAYBOOK ARGS]``
     Start a fresh emulator and run ``playbooks/demo.yml`` against it.
 ``emulator [EMULATOR ARGS]``
@@ -711,6 +713,7 @@ class Context:
     venv: Venv
     tarball: Path | None = None
     dialect: str | None = None  # `test --dialect`: every emulator-backed stage against this dialect only
+    extra: tuple[str, ...] = ()  # `test --only STAGE -- ARGS`: ARGS for that stage's test runner (PASSTHROUGH_STAGES)
 
     def ansible_test(self, venv: Venv | None = None) -> list[str]:
         """The start of an ansible-test command line for a venv (default: .venv)."""
@@ -723,8 +726,8 @@ class Context:
 
 
 def stage_ruff(ctx: Context) -> str:
-    """ruff check over plugins, extensions, tests and tools."""
-    paths = [name for name in ("plugins", "extensions", "tests", "tools") if (REPO / name).is_dir()]
+    """ruff check over plugins, extensions, tests, tools and noxfile.py."""
+    paths = [name for name in ("plugins", "extensions", "tests", "tools", "noxfile.py") if (REPO / name).exists()]
     code = run([ctx.venv.bin("ruff"), "check", *paths], cwd=REPO, env=ctx.venv.env(), timeout=300)
     if code:
         raise HarnessError(f"ruff exited with {code}")
@@ -737,7 +740,7 @@ ALL_SKIPPED = "All targets skipped."
 def stage_sanity(ctx: Context) -> str:
     """ansible-test sanity (all tests) on the venv's Python; compile + import on the other controller Pythons."""
     env = ctx.venv.env()
-    cmd = [*ctx.ansible_test(), "sanity", "--venv", "--python", ctx.venv.version, *ctx.color_args()]
+    cmd = [*ctx.ansible_test(), "sanity", "--venv", "--python", ctx.venv.version, *ctx.color_args(), *ctx.extra]
     failures = []
     code, output = run_tee(cmd, cwd=COPY, env=env, timeout=1800)
     if code:
@@ -791,7 +794,7 @@ def _units(ctx: Context, venv: Venv) -> None:
     if not _has_unit_tests():
         raise StageSkipped("no tests/unit/**/test_*.py yet")
     ensure_redis_server()
-    cmd = [*ctx.ansible_test(venv), "units", "--venv", "--python", venv.version, *ctx.color_args()]
+    cmd = [*ctx.ansible_test(venv), "units", "--venv", "--python", venv.version, *ctx.color_args(), *ctx.extra]
     code, output = run_tee(cmd, cwd=COPY, env=venv.env(), timeout=1800)
     if code:
         raise HarnessError(f"ansible-test units on Python {venv.version} exited with {code}")
@@ -824,7 +827,7 @@ def _integration(ctx: Context, venv: Venv, dialect: str = INTEGRATION_DIALECT) -
         env["CTCLOUD_TOKEN_STORE"] = str(token_store)  # never the developer's own store
         timer = TargetTimer()
         try:
-            cmd = [*ctx.ansible_test(venv), "integration", "--venv", "--python", venv.version, *ctx.color_args()]
+            cmd = [*ctx.ansible_test(venv), "integration", "--venv", "--python", venv.version, *ctx.color_args(), *ctx.extra]
             code, output = run_tee(cmd, cwd=COPY, env=env, timeout=2400, on_line=timer.line)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -835,7 +838,7 @@ def _integration(ctx: Context, venv: Venv, dialect: str = INTEGRATION_DIALECT) -
             raise HarnessError(f"ansible-test integration on Python {venv.version} exited with {code}")
         if ALL_SKIPPED in output:
             raise StageSkipped("ansible-test skipped every integration target (see their aliases)")
-    return f"{len(targets)} target(s) against the {dialect} dialect"
+    return f"{shlex.join(ctx.extra) if ctx.extra else f'{len(targets)} target(s)'} against the {dialect} dialect"
 
 
 class TargetTimer:
@@ -875,7 +878,7 @@ def stage_system(ctx: Context) -> str:
     if not system.is_dir() or not any(system.rglob("test_*.py")):
         raise StageSkipped("tests/system has no test_*.py yet")
     ensure_redis_server()
-    cmd = [ctx.venv.python, "-m", "pytest", "tests/system", "-q", "-p", "no:cacheprovider"]
+    cmd = [ctx.venv.python, "-m", "pytest", "tests/system", "-q", "-p", "no:cacheprovider", *ctx.extra]
     env = ctx.venv.env(COLLECTIONS_ROOT)
     if ctx.dialect:
         env["CTCLOUD_EMULATOR_DIALECTS"] = ctx.dialect  # tests/system/conftest.py: the dialects its emulators speak
@@ -931,11 +934,10 @@ def stage_eda(ctx: Context) -> str:
     """ansible-rulebook end to end: the heal_site rulebook with both event sources against the emulator (tests/eda)."""
     if not (REPO / EDA_TESTS).is_dir() or not any((REPO / EDA_TESTS).glob("test_*.py")):
         raise StageSkipped(f"{EDA_TESTS} has no test_*.py yet")
-    del ctx  # the stage has a venv of its own
     java = ensure_java()
     venv = ensure_venv(name=".venv-eda", requirements_file=REQUIREMENTS_EDA)
     rulebook = capture([venv.bin("ansible-rulebook"), "--version"])[1].splitlines()
-    cmd = [venv.python, "-m", "pytest", EDA_TESTS, "-q", "-p", "no:cacheprovider"]
+    cmd = [venv.python, "-m", "pytest", EDA_TESTS, "-q", "-p", "no:cacheprovider", *ctx.extra]  # of ctx, only the extra arguments: a venv of its own
     code = run(cmd, cwd=REPO, env=venv.env(COLLECTIONS_ROOT), timeout=1800)
     if code == 5:
         raise HarnessError(f"pytest collected no tests in {EDA_TESTS}")
@@ -1154,6 +1156,8 @@ STAGES: tuple[tuple[str, Callable[[Context], str]], ...] = (
     ("py312", stage_py312),
     ("bench-smoke", stage_bench_smoke),
 )
+# The stages whose test runner takes `test --only STAGE -- ARGS` (ansible-test's or pytest's arguments).
+PASSTHROUGH_STAGES = ("sanity", "units", "integration", "system", "eda")
 
 
 # --------------------------------------------------------------------------- commands
@@ -1206,11 +1210,13 @@ def cmd_test(args: argparse.Namespace) -> int:
             say(f"{name:12} {(func.__doc__ or '').strip().splitlines()[0]}")
         return 0
     only, skip = parse_stage_list(args.only), parse_stage_list(args.skip)
+    if args.extra and (len(only) != 1 or only[0] not in PASSTHROUGH_STAGES):
+        raise HarnessError(f"unrecognized arguments {shlex.join(args.extra)}: extra arguments after -- need --only with one of {', '.join(PASSTHROUGH_STAGES)}")
     selected = [(n, f) for n, f in STAGES if (not only or n in only) and n not in skip]
     started = time.monotonic()
     header("setup")
     venv = setup()
-    ctx = Context(venv, dialect=args.dialect)
+    ctx = Context(venv, dialect=args.dialect, extra=tuple(args.extra))
     results = [run_stage(ctx, name, func, f"[{index}/{len(selected)}]") for index, (name, func) in enumerate(selected, 1)]
     return summary(results, time.monotonic() - started)
 
@@ -1300,13 +1306,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_setup.add_argument("--force", action="store_true", help="recreate the venv and reinstall")
     p_setup.set_defaults(func=cmd_setup)
 
-    p_test = sub.add_parser("test", help="setup, then run the test stages and print a summary")
+    p_test = sub.add_parser("test", help="setup, then run the test stages and print a summary",
+                            epilog=f"--only STAGE -- ARGS: ARGS go to that stage's ansible-test or pytest ({', '.join(PASSTHROUGH_STAGES)}), "
+                                   "e.g. --only system -- -k token")
     p_test.add_argument("--only", metavar="STAGES", help="comma-separated stages to run")
     p_test.add_argument("--skip", metavar="STAGES", help="comma-separated stages to leave out")
     p_test.add_argument("--list", action="store_true", help="list the stages and exit")
     p_test.add_argument("--dialect", choices=DIALECTS,
                         help="run the emulator-backed stages (integration, py312, system) against this dialect only")
-    p_test.set_defaults(func=cmd_test)
+    p_test.set_defaults(func=cmd_test, passthrough=True)  # `--only STAGE -- ARGS`, checked in cmd_test
 
     p_demo = sub.add_parser("demo", help="run playbooks/demo.yml against a fresh emulator")
     p_demo.add_argument("--installed", metavar="PATH", help="use the collection installed under PATH instead of the working tree")
@@ -1323,7 +1331,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse; ``emulator`` and ``bench`` get the arguments the harness does not know as ``extra``."""
+    """Parse; ``emulator``, ``bench`` and ``test`` get the arguments the harness does not know as ``extra``."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "passthrough", False):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) ctcloud.cloud contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ctcloud.cloud: no public API, may change in any release without notice (docs/architecture.md).
 """CT boxes (access points): selection, MAC spellings, a reboot that converges, rolling batches.
 
 The only file that knows box paths and field names (``docs/api-contract.md``,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) ctcloud.cloud contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ctcloud.cloud: no public API, may change in any release without notice (docs/architecture.md).
 """A locked, atomic, private JSON file of OAuth2 tokens.
 
 Why it exists: CT rotates its refresh token on every refresh, and with

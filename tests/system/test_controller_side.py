@@ -82,7 +82,7 @@ def comparable(result: dict[str, Any], host: str) -> Any:
 def test_the_same_tasks_give_the_same_results_in_the_worker_and_as_module_processes(emulator, ansible, tmp_path, token_store, scenario_vars):
     device = emulator.state(devices=True)["devices"][0]
     box = emulator.state()["boxes"][0]
-    site = {"name": "Depot {{ inventory_hostname }}", "address": "1 Quay", "town": "Porttown", "postcode": "PT1 1AA"}
+    site = {"name": "Depot {{ inventory_hostname }}", "address": "1 Quay", "town": "Porttown", "postcode": "PT1 1AA", "country": "gb"}
     tasks = [
         {"name": "Read one device", "ctcloud.cloud.cthings_device_info": {"id": device["id"]}},
         {"name": "Plan a location", "ctcloud.cloud.ct_location": site, "check_mode": True, "diff": True},

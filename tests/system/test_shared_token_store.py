@@ -206,7 +206,8 @@ def test_a_runner_killed_between_the_token_reply_and_the_write_leaves_a_chain_th
 
     killed = Runner(tmp_path, "killed", emulator, store, KEY)
     killed.env["CTCLOUD_KILL_AFTER_TOKEN_REPLY"] = "1"
-    inventory = killed.ansible.write_inventory(tmp_path / "killed.yml", ["localhost"],
+    # As a module process of its own (not in the task's worker, issue 14), so that the killing interpreter runs it.
+    inventory = killed.ansible.write_inventory(tmp_path / "killed.yml", ["localhost"], ctcloud_in_process=False,
                                                ansible_python_interpreter=str(kill_hook_interpreter(tmp_path, tmp_path / "no-file-store")))
     run = killed.ansible.playbook(PLAYBOOKS / "ping.yml", {"ct_conn": {}}, inventory=inventory, env=killed.env)
     failure = run.one("List the locations")
