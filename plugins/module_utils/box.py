@@ -19,7 +19,13 @@ The only file that knows box paths and field names (``docs/api-contract.md``,
   polled together, so N boxes in B batches take about B reboot delays.
 
 A box's boot time is ``last_heartbeat - uptime_seconds`` (both as the API last
-reported them); the reboot guard and the converge check compare boot times.
+reported them) when two readings are compared (the converge check): the same
+formula on both sides moves only when the box rebooted. The reboot guard asks
+"how long ago?", and the contract leaves open whether ``uptime_seconds`` is as of
+the heartbeat or as of now; a heartbeat that lags behind an uptime counted to now
+makes a box rebooted seconds ago look older by the lag. So the guard takes the
+estimate that errs toward "recently rebooted": the later of that boot time and
+``now - uptime_seconds`` (:func:`booted_at_latest`).
 
 Whether a box may be rebooted is read, never learnt from a refusal: the dashboard
 disables reboot when a box has ``allowed_job: false`` (offline, or busy with a job),
@@ -65,7 +71,7 @@ REBOOT = "reboot"
 SKIP = "skip"
 # CT would hold a reboot for an offline box until its next start: a reboot nobody can wait for.
 OFFLINE_REASON = "offline: a reboot would only happen at its next start, so none was sent"
-INFO_FILTERS = ("state", "firmware_version", "machine_type", "q")
+INFO_FILTERS = ("state", "firmware_version", "machine_type", "q")  # CT applies these: they are sent, never re-applied
 
 
 # -- pure helpers ------------------------------------------------------------
@@ -92,6 +98,16 @@ def booted_at(box: Mapping[str, Any] | None) -> float | None:
     if not _number(heartbeat) or not _number(uptime):
         return None
     return float(heartbeat) - float(uptime)
+
+
+def booted_at_latest(box: Mapping[str, Any] | None, now: float) -> float | None:
+    """The latest boot time the box's readings allow: the later of ``last_heartbeat - uptime_seconds`` and
+    ``now - uptime_seconds`` (uptime counted up to now, the heartbeat lagging); None if uptime is unknown."""
+    if not box or not _number(box.get("uptime_seconds")):
+        return None
+    since_now = now - float(box["uptime_seconds"])
+    since_heartbeat = booted_at(box)
+    return since_now if since_heartbeat is None else max(since_now, since_heartbeat)
 
 
 def _number(value: Any) -> bool:
@@ -195,7 +211,7 @@ def skip_reason(box: Mapping[str, Any], now: float, rebooted_within: float | Non
     if box.get("allowed_job") is False:
         return "CT allows this box no job now (allowed_job false: a job is running, or it stopped reporting)"
     if rebooted_within is not None:
-        boot = booted_at(box)
+        boot = booted_at_latest(box, now)
         if boot is not None and now - boot < rebooted_within:
             return f"booted {max(0, int(now - boot))} seconds ago, within skip_if_rebooted_within ({rebooted_within:g})"
     return None
@@ -238,15 +254,9 @@ def batches(results: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return action_batches(results, REBOOT)
 
 
-def matches_filters(box: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
-    """The API's list filters applied again on our side (``q`` as the contract defines it), plus ``mac``."""
-    for name in ("state", "firmware_version", "machine_type"):
-        if filters.get(name) is not None and box.get(name) != filters[name]:
-            return False
-    needle = (filters.get("q") or "").casefold()
-    if needle and not any(needle in str(box.get(name) or "").casefold() for name in ("description", "calledstationid", "slug")):
-        return False
-    return filters.get("mac") is None or box_mac(box) == filters["mac"]
+def has_mac(box: Mapping[str, Any], mac: str | None) -> bool:
+    """The one filter applied on our side (the API has none for a MAC): ``mac`` normalised, or no filter."""
+    return mac is None or box_mac(box) == mac
 
 
 class RebootFailure(CtCloudError):

@@ -25,6 +25,7 @@ never means "set this field to null".
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -51,6 +52,18 @@ def canonical(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value):
         return round(value, 6)
     return value
+
+
+def canonical_name(value: Any) -> Any:
+    """The comparison form of a natural key (a location's or a batch's name): :func:`canonical`, in Unicode NFC.
+
+    NFC because "Café" typed on one keyboard (one code point for é) and pasted from another (e plus a combining
+    accent) is the same name to every reader: comparing code points would make a visually identical twin. Only
+    names compare so; the value sent is always the one the user wrote.
+    """
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFC", value)
+    return canonical(value)
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,11 @@ class Plan:
     @property
     def changed(self) -> bool:
         return self.action != NOTHING
+
+    def settle(self, actual: Plan) -> None:
+        """Become ``actual``, what was really done: a planned create that found the object made meanwhile by
+        another run updated it, or did nothing, and must not be reported as a create."""
+        self.action, self.current, self.payload, self.followup = actual.action, actual.current, actual.payload, actual.followup
 
     @property
     def recomputed(self) -> tuple[str, ...]:
@@ -310,6 +328,7 @@ def plan_set(
     id_option: str = "id",
     missing_for_create: Callable[[Mapping[str, Any]], list[str]] | None = None,
     invalid_for_create: Callable[[int, Mapping[str, Any]], list[str]] | None = None,
+    invalid_plan: Callable[[int, Plan], list[str]] | None = None,
 ) -> SetPlan:
     """Plans for a declared set.
 
@@ -320,8 +339,9 @@ def plan_set(
 
     Every entry is planned before anything is reported: an unknown id, a name shared by several
     objects, a field that cannot change, or (with ``missing_for_create``) what a create lacks and
-    (with ``invalid_for_create``, given the entry's index) the rules only a create has, for all
-    entries together in one error.
+    (with ``invalid_for_create``, given the entry's index) the rules only a create has, and (with
+    ``invalid_plan``, given the index and the plan) what is wrong with a planned change (a rename onto a
+    name another object holds), for all entries together in one error.
     """
     by_key = index_by_key(shape, current)
     by_id = {str(obj.get(id_field)): dict(obj) for obj in current}
@@ -354,6 +374,8 @@ def plan_set(
             problems.append(SetProblemsError(f"{key_value!r} does not exist; creating it needs {', '.join(missing)}", missing[0]))
         if invalid_for_create is not None and item.action == CREATE:
             problems.extend(SetProblemsError(message) for message in invalid_for_create(index, entry))
+        if invalid_plan is not None:
+            problems.extend(SetProblemsError(message) for message in invalid_plan(index, item))
         if match is not None:
             claimed.add(str(match.get(id_field)))
         plans.append(item)

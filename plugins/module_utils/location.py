@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, SetPlan, Shape
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, SetPlan, Shape, canonical_name
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import DeleteRefusedError, Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
@@ -37,7 +37,7 @@ _STATES = tuple(_LIFECYCLE_FROM_API)
 SHAPE = Shape(
     "location",
     [
-        Field("name", "location_name"),
+        Field("name", "location_name", compare=canonical_name),
         Field("address", "location_address"),
         Field("street", "street"),
         Field("town", "town"),
@@ -174,6 +174,7 @@ class LocationResource(Resource):
     list_key = "locations"
     list_schema = CT_LOCATION_LIST
     key_filter = "location_name"
+    unique_key_on_rename = True  # an archived location's name too: declaring it would then be ambiguous
 
     def path(self, *rest: Any) -> list[Any]:
         return ["locations", *rest]

@@ -119,7 +119,7 @@ class SetApplyError(CtCloudError):
 
 
 class Resource:
-    """How one kind of CT object is found, created, updated and deleted.
+    """How one kind of API object is found, created, updated and deleted.
 
     A subclass names its API: ``path()``, the reply shapes, the body's wrapper key and the id field.
     """
@@ -137,6 +137,9 @@ class Resource:
     key_filter = ""
     # Who answers, as messages name it ("CT rejected the location: ..."): the adapter knows its vendor, the runner does not.
     api_name = "the API"
+    # A rename may not take a name another object holds: that name would then match several, and every
+    # later task declaring it would fail as ambiguous.
+    unique_key_on_rename = False
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -163,10 +166,21 @@ class Resource:
             raise
 
     def find_by_key(self, key_value: Any) -> dict[str, Any] | None:
-        """The one object whose natural key is ``key_value``, found with the exact filter; the comparison is ours too."""
-        candidates = self.list_all(params={self.key_filter: key_value})
-        matches = index_by_key(self.shape, candidates).get(self.shape.by_option[self.shape.key].compare(key_value), [])
-        return only_match(self.shape, matches, key_value, self.id_field)
+        """The one object whose natural key is ``key_value`` (see :meth:`all_by_key`); several are an error listing them."""
+        return only_match(self.shape, self.all_by_key(key_value), key_value, self.id_field)
+
+    def all_by_key(self, key_value: Any) -> list[dict[str, Any]]:
+        """Every object whose natural key is ``key_value``, compared as the key field compares (stripped, NFC).
+
+        The exact filter is asked first, with the value as the user wrote it. It compares case, spaces and Unicode
+        normalisation exactly, so a name stored with stray spaces or in another normal form is not among its
+        answers: when it finds nothing, the plain list (every page, no ``q``: the list is authoritative, the search
+        index is not) settles it before anyone concludes "missing, so create". Creates are rare; the read is cheap.
+        """
+        return self.same_key(self.list_all(params={self.key_filter: key_value}), key_value) or self.same_key(self.list_all(), key_value)
+
+    def same_key(self, candidates: Sequence[dict[str, Any]], key_value: Any) -> list[dict[str, Any]]:
+        return index_by_key(self.shape, candidates).get(self.shape.by_option[self.shape.key].compare(key_value), [])
 
     def list_all(self, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return [self.from_reply(item) for item in self.client.list_all(self.path(), self.list_key, self.list_schema, params=params)]
@@ -189,8 +203,10 @@ class Resource:
             candidates = self.list_all(params=params or None)
         if key_value is None:
             return candidates
-        compare = self.shape.by_option[self.shape.key].compare
-        return [obj for obj in candidates if compare(self.shape.key_of(obj)) == compare(key_value)]
+        matches = self.same_key(candidates, key_value)
+        if not matches and object_id is None and not q:
+            matches = self.same_key(self.list_all(), key_value)  # as in all_by_key: the exact filter is exact in spaces and NFC
+        return matches
 
     # -- writing -----------------------------------------------------------
 
@@ -228,6 +244,28 @@ class Resource:
         """
         return {}
 
+    def lost_create_race(self, exc: ApiError) -> bool:
+        """Whether a refused create objects to the natural key ("has already been taken"): a server that keeps names
+        unique says so when another run created the object between our read and our create."""
+        return exc.status == 422 and self.shape.by_option[self.shape.key].api in self.field_errors(exc)
+
+    def rename_conflict(self, item: Plan, holders: Sequence[Mapping[str, Any]], where: str = "") -> str | None:
+        """Why ``item`` may not rename its object (another of ``holders`` has the new name), or None."""
+        key_api = self.shape.by_option[self.shape.key].api
+        if not self.unique_key_on_rename or item.action != UPDATE or key_api not in item.payload or item.current is None:
+            return None
+        own_id = str(item.current.get(self.id_field))
+        others = [str(holder.get(self.id_field)) for holder in holders if str(holder.get(self.id_field)) != own_id]
+        if not others:
+            return None
+        name = self.shape.name
+        held = f"{name} {others[0]} has" if len(others) == 1 else f"{name}s {', '.join(others)} have"
+        return (
+            f"{where}{name} {self.shape.key_of(item.current)!r} (id {own_id}) cannot be renamed to {item.payload[key_api]!r}: "
+            f"{held} that name (archived or not), and the name would then match several; rename or delete "
+            f"{'it' if len(others) == 1 else 'them'} first"
+        )
+
     def explain(self, exc: ApiError) -> ApiError:
         """A 422's field messages in the user's option names (``postcode``, not ``postcode``'s API twin)."""
         fields = self.field_errors(exc)
@@ -263,6 +301,12 @@ class Runner:
             invalid = self.resource.invalid_for_create(options)
             if invalid:
                 raise InputError("; ".join(invalid), self.resource.shape.key)
+        key_api = self.resource.shape.by_option[self.resource.shape.key].api
+        if self.resource.unique_key_on_rename and item.action == UPDATE and key_api in item.payload:
+            holders = self.resource.all_by_key(item.payload[key_api])
+            conflict = self.resource.rename_conflict(item, holders)
+            if conflict:
+                raise CtCloudError(conflict, {"field": self.resource.shape.key, "matches": [self.resource.shape.view(h) for h in holders]})
         return item
 
     def apply(self, item: Plan, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
@@ -274,12 +318,14 @@ class Runner:
             return None
         if item.action == UPDATE:
             return self.resource.update(item.current, item.payload)
-        created = self._create(item)
+        created, made_by_another_run = self._create(item)
         # What the create did not set (fields only an update accepts, or what a converged
         # object lacks) is sent once more as an update; normally that is just the follow-up.
         rest = plan(self.resource.shape, created, options or {}, self.resource.new_defaults)
         if rest.action == UPDATE:
             created = self.resource.update(created, rest.payload)
+        if made_by_another_run:
+            item.settle(rest)
         return created
 
     def _delete(self, current: dict[str, Any]) -> None:
@@ -289,9 +335,18 @@ class Runner:
             if exc.status != 404:  # a retried DELETE whose first attempt went through
                 raise
 
-    def _create(self, item: Plan) -> dict[str, Any]:
-        # Unknown outcome: look for the object by its natural key before creating it again.
-        return converge(lambda: self.resource.create(item.payload), lambda: self.resource.find_by_key(self.resource.shape.key_of(item.payload)))
+    def _create(self, item: Plan) -> tuple[dict[str, Any], bool]:
+        """The object created, and whether it was found made by another run instead (the create lost a race for its name)."""
+        key_value = self.resource.shape.key_of(item.payload)
+        try:
+            # Unknown outcome: look for the object by its natural key before creating it again.
+            return converge(lambda: self.resource.create(item.payload), lambda: self.resource.find_by_key(key_value)), False
+        except ApiError as exc:
+            # "has already been taken": another run created it since we read. Converge on it as on an unknown outcome.
+            found = self.resource.find_by_key(key_value) if self.resource.lost_create_race(exc) else None
+            if found is None:
+                raise
+            return found, True
 
     # -- sets --------------------------------------------------------------
 
@@ -301,6 +356,17 @@ class Runner:
         purge: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None,
     ) -> SetPlan:
         current = self.resource.list_all()
+        key_holders = index_by_key(self.resource.shape, current)
+        key_compare = self.resource.shape.by_option[self.resource.shape.key].compare
+        key_api = self.resource.shape.by_option[self.resource.shape.key].api
+
+        def rename_conflicts(index: int, item: Plan) -> list[str]:
+            if item.action != UPDATE or key_api not in item.payload:
+                return []
+            holders = key_holders.get(key_compare(item.payload[key_api]), [])
+            conflict = self.resource.rename_conflict(item, holders, f"{self.resource.list_key}[{index}]: ")
+            return [conflict] if conflict else []
+
         return plan_set(
             self.resource.shape,
             current,
@@ -309,6 +375,7 @@ class Runner:
             self.resource.new_defaults,
             missing_for_create=self.resource.missing_for_create,
             invalid_for_create=lambda index, entry: self.resource.invalid_for_create(entry, f"{self.resource.list_key}[{index}]"),
+            invalid_plan=rename_conflicts,
         )
 
     def apply_set(self, set_plan: SetPlan, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:

@@ -282,32 +282,11 @@ class TokenStore:
     # -- internals -------------------------------------------------------
 
     def _ensure_directory(self) -> None:
-        directory = os.path.dirname(self.path)
-        missing = []
-        while directory and not os.path.isdir(directory):
-            missing.append(directory)
-            directory = os.path.dirname(directory)
-        # Parents first, each 0700 whatever the umask: os.makedirs gives intermediate directories the umask's mode.
-        for new_directory in reversed(missing):
-            try:
-                os.mkdir(new_directory, DIR_MODE)
-            except FileExistsError:
-                continue  # another process made it meanwhile: checked below like any existing directory
-            except OSError as exc:
-                raise TokenStoreError(f"cannot create the token store directory {new_directory}: {exc.strerror}") from None
-            os.chmod(new_directory, DIR_MODE)
-        self._check_directory()
+        ensure_private_directory(os.path.dirname(self.path))
 
     def _check_directory(self) -> None:
         """The store's directory must be the user's and writable by nobody else: whoever can write it can plant a store."""
-        directory = os.path.dirname(self.path)
-        try:
-            status = os.stat(directory)
-        except FileNotFoundError:
-            return  # nothing stored yet; a transaction creates it
-        except OSError as exc:
-            raise TokenStoreError(f"cannot inspect the token store directory {directory}: {exc.strerror}") from None
-        _check_private(directory, status, "token store directory", FOREIGN_WRITE, "700")
+        check_private_directory(os.path.dirname(self.path))
 
     def _open_private(self, path: str, flags: int, what: str, refused_bits: int) -> int:
         """A descriptor of ``path``, opened without following a symbolic link and checked for owner and mode."""
@@ -405,6 +384,44 @@ class TokenStore:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+
+
+def ensure_private_directory(directory: str, what: str = "token store directory") -> None:
+    """Create ``directory`` and its missing parents, each 0700 whatever the umask, then :func:`check_private_directory`.
+
+    The token store's directory, and any other per-user directory of the collection's (its lock files), follow these rules.
+    """
+    missing = []
+    parent = directory
+    while parent and not os.path.isdir(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    # Parents first, each 0700 whatever the umask: os.makedirs gives intermediate directories the umask's mode.
+    for new_directory in reversed(missing):
+        try:
+            os.mkdir(new_directory, DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it meanwhile: checked below like any existing directory
+        except OSError as exc:
+            raise TokenStoreError(f"cannot create the {what} {new_directory}: {exc.strerror}") from None
+        os.chmod(new_directory, DIR_MODE)
+    check_private_directory(directory, what)
+
+
+def check_private_directory(directory: str, what: str = "token store directory") -> None:
+    """Refuse ``directory`` unless the effective user owns it and nobody else may write to it; a missing one passes."""
+    try:
+        status = os.stat(directory)
+    except FileNotFoundError:
+        return  # nothing stored yet; a transaction creates it
+    except OSError as exc:
+        raise TokenStoreError(f"cannot inspect the {what} {directory}: {exc.strerror}") from None
+    _check_private(directory, status, what, FOREIGN_WRITE, "700")
+
+
+def check_private_file(path: str, status: os.stat_result, what: str) -> None:
+    """Refuse a file (described by ``status``, from ``os.fstat``) unless the user owns it and nobody else may write to it."""
+    _check_private(path, status, what, FOREIGN_WRITE, "600")
 
 
 def _check_private(path: str, status: os.stat_result, what: str, refused_bits: int, private_mode: str) -> None:

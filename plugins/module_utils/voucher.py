@@ -15,13 +15,14 @@ and are never part of the shape, so they can never reach a diff or ``changes``.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any, Mapping
+from typing import Any, ContextManager, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils import controller_lock, validation
 from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import Field, Shape
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, ImmutableFieldError, Shape, canonical_name, plan
+from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
 
@@ -39,7 +40,7 @@ CODE_FIELDS = ("username", "password", "serial", "active")
 SHAPE = Shape(
     "voucher",
     [
-        Field("batch_name", "batch_name"),
+        Field("batch_name", "batch_name", compare=canonical_name),
         Field("description", "batch_description"),
         Field("quantity", "quantity", mutable=False),
         Field(
@@ -88,7 +89,10 @@ INTEGER_RANGES = {
     "upload_speed": (56, 102_400),
     "access_period": (1, ACCESS_PERIOD_MAX),
 }
-_UNIQUE_ID = re.compile(r"^[0-9a-f]{32}$")
+# Nothing in the contract fixes the id's length or alphabet (CT's are 32 hex characters, other servers' 16): any
+# non-empty run of URL-unreserved characters, which a path segment carries as it is.
+_UNIQUE_ID = re.compile(r"^[A-Za-z0-9._~-]{1,255}$")
+_CT_UNIQUE_ID = re.compile(r"^[0-9A-Fa-f]{32}$")
 _SPLASH_PAGE = re.compile(r"^(?:[0-9]{1,18}|external)$")
 
 # The batch options of ct_voucher (its argument spec without the module's own switches).
@@ -117,10 +121,15 @@ ENTRY_OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def unique_id(value: Any, field: str = "id") -> str:
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if not _UNIQUE_ID.match(text):
-        raise InputError(f"{field} must be a voucher batch's unique_id (32 hexadecimal characters), got {value!r}", field)
-    return text
+    """A batch's ``unique_id`` as the API gave it. CT's own shape (32 hexadecimal digits) is lowercased as CT writes it,
+    so an id pasted in capitals still finds its batch; any other id is the server's, its case kept."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not _UNIQUE_ID.match(text) or text in (".", ".."):
+        raise InputError(
+            f"{field} must be a voucher batch's unique_id (letters, digits, '-', '_', '.' or '~', as the API returns it), got {value!r}",
+            field,
+        )
+    return text.lower() if _CT_UNIQUE_ID.match(text) else text
 
 
 def validate(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,7 +143,8 @@ def validate(options: Mapping[str, Any]) -> dict[str, Any]:
     elif clean["id"] is None:
         raise InputError("a voucher batch needs a batch_name (or an id)", "batch_name")
     if clean["description"] is not None:
-        clean["description"] = validation.text(clean["description"], "description", 0, 255)
+        # CT's form requires it, on create and on edit alike: a blank one is refused, so it is refused here first.
+        clean["description"] = validation.text(clean["description"], "description", 1, 255)
     for name, (minimum, maximum) in INTEGER_RANGES.items():
         if clean[name] is not None:
             clean[name] = validation.integer(clean[name], name, minimum, maximum)
@@ -246,3 +256,48 @@ class VoucherResource(Resource):
         if options.get("restrict_period") == SINGLE_USE and options.get("access_period") is None:
             missing.append("access_period")  # the form: "Required with single-use vouchers"
         return missing
+
+
+def creation_turn(client: Any, token_store: str | None, location_id: str, batch_name: str) -> ContextManager[str]:
+    """This controller's lock for finding-or-creating ``batch_name`` in a location (``controller_lock.py``)."""
+    key = (str(client.api_url), str(location_id), str(canonical_name(batch_name)))
+    return controller_lock.held(controller_lock.lock_directory(token_store), "voucher", key)
+
+
+def _age(batch: Mapping[str, Any]) -> tuple[float, str]:
+    created_at = batch.get("created_at")
+    known = isinstance(created_at, (int, float)) and not isinstance(created_at, bool)
+    return (float(created_at) if known else math.inf, str(batch.get("unique_id")))
+
+
+def settle_twins(resource: VoucherResource, created: dict[str, Any], options: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """After this run created ``created``: the batch to go on with, and the ``unique_id`` this run deleted, if any.
+
+    The name is read again with the exact filter. Another batch of that name means another controller (which this
+    one's lock does not reach) created it at the same moment. Every run settles on the same one, the oldest (by
+    ``created_at``, then ``unique_id``): each deletes the newer batch it created itself, before anybody is handed its
+    codes, and never a batch it did not create. The kept batch then gets the options this run asked for.
+    """
+    twins = resource.same_key(resource.list_all(params={resource.key_filter: created["batch_name"]}), created["batch_name"])
+    if not any(twin.get("unique_id") == created["unique_id"] for twin in twins):
+        twins.append(created)  # our own, whatever the list shows
+    kept = min(twins, key=_age)
+    if kept.get("unique_id") == created["unique_id"]:
+        return created, []
+    try:
+        resource.delete(created)
+    except ApiError as exc:
+        if exc.status != 404:  # a retried DELETE whose first attempt went through
+            raise
+    deleted = [created["unique_id"]]
+    try:
+        rest = plan(SHAPE, kept, options)
+    except ImmutableFieldError as exc:
+        raise CtCloudError(
+            f"another run created voucher batch {kept.get('batch_name')!r} at the same moment, with other fixed settings; this run "
+            f"kept the older batch ({kept.get('unique_id')}) and deleted the one it created ({created['unique_id']}): {exc}",
+            {"field": exc.field, "deleted_twins": deleted, "voucher": kept},
+        ) from None
+    if rest.action == UPDATE:
+        kept = resource.update(kept, rest.payload)
+    return kept, deleted

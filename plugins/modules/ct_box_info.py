@@ -11,7 +11,9 @@ short_description: List CT boxes (access points)
 version_added: 0.1.0
 description:
   - Returns CT boxes, every page of them, filtered with the API's filters.
-  - Filters combine (a box must match all of them).
+  - Filters combine (a box must match all of them). CT applies O(location), O(state), O(firmware_version),
+    O(machine_type) and O(q), and its answer is returned as it is; only O(mac), which the API has no filter for, is
+    applied by the module.
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
@@ -21,7 +23,10 @@ extends_documentation_fragment:
   - ctcloud.cloud.attributes.info_module
 options:
   slug:
-    description: The slug of one box. The result is a list of that one box (if it matches the other filters), or empty.
+    description:
+      - The slug of one box. The result is a list of that one box (if it matches the other filters), or empty.
+      - With O(state), O(firmware_version), O(machine_type) or O(q) as well, the box is picked from the list CT
+        filtered, so that CT decides whether it matches.
     type: str
   location:
     description:
@@ -39,13 +44,16 @@ options:
     description: Only boxes of this machine type, for example V(MR36).
     type: str
   q:
-    description: The API's search, a case-insensitive substring of the description, the MAC (as the API spells it) or the slug.
+    description:
+      - CT's search. CT decides what it matches (the description, the MAC in the API's spellings, the slug, the serial
+        number...); every box it answers is returned, none is filtered out again.
     type: str
   mac:
     description:
       - Only the box with this MAC (API C(calledstationid)), in any common spelling (V(aa:bb:cc:dd:ee:ff),
         V(AA-BB-CC-DD-EE-FF), V(aabb.ccdd.eeff), V(aabbccddeeff)).
-      - The API's spellings (colons or dashes) are normalised before comparing.
+      - The API's spellings (colons or dashes) are normalised before comparing. This filter is the module's own (the
+        API has none), applied to what CT returns.
     type: str
     aliases: [calledstationid]
 seealso:
@@ -100,7 +108,7 @@ boxes:
 """
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BOX_STATES, INFO_FILTERS, BoxResource, matches_filters
+from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BOX_STATES, INFO_FILTERS, BoxResource, has_mac
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
 
@@ -108,17 +116,18 @@ def run(module):
     p = module.params
     filters = {name: p[name] for name in INFO_FILTERS}
     slug = validation.id_or_slug(p["slug"], "slug") if p["slug"] is not None else None
-    filters["mac"] = validation.mac_address(p["mac"], "mac") if p["mac"] is not None else None
+    mac = validation.mac_address(p["mac"], "mac") if p["mac"] is not None else None
     location = validation.text(p["location"], "location", 1, 200) if p["location"] is not None else None
     resource = BoxResource(module.client)
     location_slug = resource.location_slug(location) if location is not None else None
-    if slug is not None:
+    if slug is not None and not any(value is not None for value in filters.values()):
         found = resource.get(slug)
         boxes = [found] if found and location_slug in (None, found.get("location_slug")) else []
     else:
-        boxes = resource.list_boxes(dict(filters, mac=None, location_id=location_slug))  # None values are not sent
-    # The server filtered already; doing it again costs nothing and also applies `mac`, which it cannot.
-    return {"changed": False, "boxes": [box for box in boxes if matches_filters(box, filters)]}
+        # CT's filters are CT's to apply (a search may match fields we do not know of): never applied again here.
+        boxes = resource.list_boxes(dict(filters, location_id=location_slug))  # None values are not sent
+        boxes = [box for box in boxes if slug in (None, box.get("slug"))]
+    return {"changed": False, "boxes": [box for box in boxes if has_mac(box, mac)]}
 
 
 def main():

@@ -26,8 +26,10 @@ description:
   - A reboot is an action, so it is never resent blindly. When the API's answer is lost (a 5xx, a timeout, a reset
     connection), the module reads the box again. If it is C(rebooting), or its boot time moved, the reboot happened;
     otherwise the reboot is sent again, at most five times.
-  - A box's boot time is C(last_heartbeat - uptime_seconds), from the API. O(skip_if_rebooted_within) compares it with
-    the clock of the host the module runs on, so re-running a rolling reboot does not reboot the boxes twice.
+  - O(skip_if_rebooted_within) compares a box's boot time with the clock of the host the module runs on, so re-running
+    a rolling reboot does not reboot the boxes twice. The API does not say whether C(uptime_seconds) counts up to the
+    last heartbeat or up to now, and heartbeats lag, so the boot time taken is the later of
+    C(last_heartbeat - uptime_seconds) and C(now - uptime_seconds), so that in doubt a box counts as recently rebooted.
 author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
@@ -92,8 +94,9 @@ options:
     default: false
   skip_if_rebooted_within:
     description:
-      - Skip boxes that booted less than this many seconds ago. The boot time is C(last_heartbeat - uptime_seconds)
-        as the API reports them; a box that reports neither is not skipped.
+      - Skip boxes that booted less than this many seconds ago. The boot time is the later of
+        C(last_heartbeat - uptime_seconds) and C(now - uptime_seconds), from what the API reports (a lagging heartbeat
+        must not make a box rebooted a moment ago look older); a box that reports no C(uptime_seconds) is not skipped.
       - Makes a rolling reboot safe to run again after a failure part-way.
     type: int
 notes:

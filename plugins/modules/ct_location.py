@@ -15,8 +15,17 @@ description:
     never with its search (which matches words and may lag behind recent changes), so a location created a moment ago
     is found and never created twice. A name that matches several locations is an error listing them; the module
     never picks one.
+  - Names are compared without surrounding spaces and in Unicode NFC, so C(Café) typed as one character or as C(e) plus
+    a combining accent is one name; the name is sent as you wrote it. CT's exact name filter compares spaces and
+    normalisation too, so before creating a location the module also reads the whole location list (no search) to be
+    sure no location of that name exists.
+  - A create that CT refuses because the name "has already been taken" (another run created it between this run's read
+    and its create) is not an error; the module reads the location by name and updates what differs, like after a
+    create whose outcome was lost.
   - Renaming a location gives it a new slug. Refer to a location by its numeric O(id) where a rename may happen; a slug
     read before a rename finds nothing afterwards.
+  - A rename onto a name that another location holds, archived or not, is refused before anything is written, naming
+    that location's id. The name would otherwise match two locations, and every later task declaring it would fail.
   - Only the options you set are compared and sent. An option you leave out is left as it is; it does not mean
     "clear this field". To clear an optional text field, set it to an empty string.
   - To manage many locations at once, use M(ctcloud.cloud.ct_locations), which reads the list once.

@@ -25,8 +25,9 @@ options:
     type: str
   name:
     description:
-      - Only locations with exactly this name (compared without surrounding spaces), read with CT's exact C(location_name)
-        filter.
+      - Only locations with exactly this name (compared without surrounding spaces and in Unicode NFC), read with CT's
+        exact C(location_name) filter. When that filter finds none (it compares spaces and normalisation exactly), the
+        whole list is read and compared the same way.
     type: str
   q:
     description:

@@ -15,7 +15,12 @@ description:
     1,000 declared locations with no drift cost about ten requests.
   - Each entry of O(locations) takes the same options as M(ctcloud.cloud.ct_location). Entries are matched to
     existing locations by O(locations[].id) when given (so an entry can rename a location), otherwise by
-    O(locations[].name).
+    O(locations[].name). Names are compared without surrounding spaces and in Unicode NFC (C(Café) typed as one
+    character or as C(e) plus a combining accent is one name); they are sent as you wrote them.
+  - An entry that renames a location onto a name another location holds (archived or not) is refused before anything
+    is written, with that location's id, since the name would otherwise match two locations.
+  - A create that CT refuses because the name "has already been taken" (an identical run created it meanwhile) is
+    not an error; the location is read by name and updated where it differs, and reported as updated or unchanged.
   - The whole list is checked before anything is sent (lengths, coordinates, duplicate names), and the plan before
     anything is written (fields and lengths needed to create). If any entry is invalid, nothing is written and every
     problem is reported at once.

@@ -16,6 +16,16 @@ description:
     C(batch_name) filter, never with its search (which may lag behind a batch created a moment ago). A name that matches
     several batches is an error listing them; the module never picks one, and it never creates a second batch with a
     name that exists.
+  - Names are compared without surrounding spaces and in Unicode NFC, so C(Café) typed as one character or as C(e) plus
+    a combining accent is one name. The name is sent as you wrote it. CT's exact filter compares spaces and
+    normalisation too, so before creating a batch the module also reads the location's whole batch list (no search)
+    to be sure no batch of that name exists.
+  - Runs on one controller that create the same batch at the same moment (C(forks), playbooks side by side) take
+    turns, through a lock file in a private directory (C(locks/) beside the token store, or under
+    C($XDG_CACHE_HOME/ctcloud/)), so the second finds the batch the first created. After a create the name is read again;
+    if another controller created a batch of that name at the same moment, every run keeps the oldest (by
+    C(created_at), then C(unique_id)) and deletes the newer one it created itself, before its codes are handed out,
+    and says so in RV(deleted_twins) and a warning.
   - Only the options you set are compared and sent. O(quantity), O(access_type), O(code_length), O(voucher_format),
     O(restrict_period) and O(splash_page_id) are fixed when the batch is created; asking for a different value fails
     and changes nothing. Delete the batch (O(state=absent)) and create it again to change them.
@@ -52,8 +62,10 @@ options:
     required: true
   id:
     description:
-      - The C(unique_id) of an existing batch (32 hexadecimal characters). With O(batch_name) as well, the batch is
-        renamed. Use it when several batches share a name.
+      - The C(unique_id) of an existing batch, as the API returns it (CT's are 32 hexadecimal characters; any letters,
+        digits, V(-), V(_), V(.) and V(~) are accepted; an id of CT's shape is compared in lower case, any other as
+        written). With O(batch_name) as well, the batch is renamed. Use it when
+        several batches share a name.
       - A batch cannot be created with a chosen id.
     type: str
   batch_name:
@@ -62,7 +74,9 @@ options:
       - Required unless O(id) is given.
     type: str
   description:
-    description: Description (API C(batch_description)), at most 255 characters. Required to create a batch.
+    description:
+      - Description (API C(batch_description)), 1 to 255 characters. Required to create a batch.
+      - CT requires one, so an empty or blank description is refused before any request, also when updating.
     type: str
   quantity:
     description:
@@ -274,6 +288,15 @@ voucher:
     created_at: 1718179200
     csv_link: https://example.invalid/vouchers/6f1e2d3c4b5a69788796a5b4c3d2e1f0.csv
     pdf_link: https://example.invalid/vouchers/6f1e2d3c4b5a69788796a5b4c3d2e1f0.pdf
+deleted_twins:
+  description:
+    - The C(unique_id) of the batch this run created and then deleted, because another run (on another controller)
+      created a batch of the same name at the same moment and that one is older. RV(voucher) is then the older batch.
+    - Empty otherwise.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 changes:
   description: Every option the module set, with its value before and after. Empty when nothing changed. Never
     holds codes.
@@ -312,6 +335,9 @@ codes:
       active: false
 """
 
+import contextlib
+
+from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import CREATE
 from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
@@ -321,6 +347,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
     ENTRY_OPTIONS,
     VoucherResource,
     check_combination,
+    creation_turn,
+    settle_twins,
     validate,
 )
 
@@ -343,14 +371,25 @@ def run(module):
     location = find_location(module.client, options["location"])
     if location is None:
         if absent:
-            return {"changed": False, "voucher": None, "changes": {}}
+            return {"changed": False, "voucher": None, "changes": {}, "deleted_twins": []}
         raise missing_location(options["location"])
     resource = VoucherResource(module.client, location["id"], options["access_type"])
     runner = Runner(resource, module.check_mode)
-    item = runner.plan_one(options, absent=absent)
-    check_combination(options, item.current)
-    voucher = runner.apply(item, options)
-    result = {"changed": item.changed, "voucher": voucher, "changes": item.changes}
+    deleted_twins = []
+    # Processes of this controller take turns at finding-or-creating one name; a check run writes nothing to race with.
+    writing = not module.check_mode and not absent and options["batch_name"] is not None
+    with creation_turn(module.client, module.params["token_store"], location["id"], options["batch_name"]) if writing else contextlib.nullcontext():
+        item = runner.plan_one(options, absent=absent)
+        check_combination(options, item.current)
+        voucher = runner.apply(item, options)
+        if item.action == CREATE and not module.check_mode:
+            voucher, deleted_twins = settle_twins(resource, voucher, options)
+    if deleted_twins:
+        module.module.warn(
+            f"another run created voucher batch {voucher['batch_name']!r} at the same moment; kept the older batch "
+            f"({voucher['unique_id']}) and deleted the one this run created ({', '.join(deleted_twins)})"
+        )
+    result = {"changed": item.changed, "voucher": voucher, "changes": item.changes, "deleted_twins": deleted_twins}
     if voucher and module.params["wait"] and not module.check_mode and not voucher.get("completed"):
         try:
             voucher = wait_for_codes(resource, voucher, wait_timeout)

@@ -28,10 +28,14 @@ options:
     type: str
     required: true
   id:
-    description: The C(unique_id) of one batch. The result is a list of that one batch, or empty.
+    description:
+      - The C(unique_id) of one batch, as the API returns it. The result is a list of that one batch, or empty.
     type: str
   batch_name:
-    description: Only batches with exactly this name (compared without surrounding spaces), read with CT's exact filter.
+    description:
+      - Only batches with exactly this name (compared without surrounding spaces and in Unicode NFC), read with CT's
+        exact filter. When that filter finds none (it compares spaces and normalisation exactly), the location's whole
+        batch list is read and compared the same way.
     type: str
   q:
     description:

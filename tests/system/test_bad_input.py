@@ -101,14 +101,14 @@ CASES = [
     Case("ct_voucher", "empty batch_name", {**BATCH, "batch_name": ""}, r"\bbatch_name\b"),
     Case("ct_voucher", "code_length 5", {**BATCH, "code_length": 5}, r"\bcode_length\b"),
     Case("ct_voucher", "splash_page_id neither digits nor external", {**BATCH, "splash_page_id": "home page"}, r"\bsplash_page_id\b"),
-    Case("ct_voucher", "malformed id", {**BATCH, "id": "xyz"}, r"\bid\b"),
+    Case("ct_voucher", "malformed id", {**BATCH, "id": "x y z"}, r"\bid\b"),
     Case("ct_voucher", "validity_minutes on a data batch", {**BATCH, "access_type": "data", "data_limit_mb": 100}, r"\bvalidity_minutes\b"),
     Case("ct_voucher", "session longer than validity", {**BATCH, "session_timeout": 90}, r"\bsession_timeout\b"),
     Case("ct_voucher", "access_period without single-use codes", {**BATCH, "access_period": 60}, r"\baccess_period\b.*restrict_period: all"),
     Case("ct_voucher", "access_period above 43201", {**BATCH, "restrict_period": "all", "access_period": 50000}, r"\baccess_period\b"),
     Case("ct_voucher", "whitespace location", {**BATCH, "location": "   "}, r"\blocation\b"),
     # ct_voucher_info
-    Case("ct_voucher_info", "malformed id", {"location": "1001", "id": "not-hex"}, r"\bid\b"),
+    Case("ct_voucher_info", "malformed id", {"location": "1001", "id": "not hex!"}, r"\bid\b"),
     Case("ct_voucher_info", "empty location", {"location": ""}, r"\blocation\b"),
     # ct_box_reboot
     Case("ct_box_reboot", "MAC with non-hex digits", {"mac": ["zz:zz:zz:zz:zz:zz"]}, r"\bmac\b"),

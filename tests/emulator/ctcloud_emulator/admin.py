@@ -162,7 +162,7 @@ class Admin:
     def set_location(self, request: Request, ref: str) -> Response:
         fields = _object_body(request)
         try:
-            location = self.services.state.ct.admin_set_location(ref, fields)
+            location = self.services.state.ct.admin_set_location(ref, fields, time.time())
         except NotFound as error:
             return json_response({"error": str(error)}, 404)
         except KeyError as error:

@@ -55,12 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
         "latency_ms": "milliseconds added to every API request",
         "search_lag": "seconds the dashboard dialect's q search index lags behind writes",
         "lose_refresh_replies": "lose the replies of the next N CT refresh grants (the grant is made, the connection closes)",
+        "heartbeat_lag": "seconds the last_heartbeat of an up box lags behind now, its uptime_seconds counted to now (0: as stored)",
+        "voucher_id_length": "hexadecimal digits of the unique_id of a voucher batch created from now on (8 to 32)",
+        "unique_location_names": "true: a location create or rename onto a name another location has is 422 'has already been taken'",
     }
     for name, parse in config.KNOB_PARSERS.items():
         default = getattr(defaults, name)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        # A true/false knob is also a switch: --name alone means true (as --verbose), --name false turns it off.
+        switch = {"nargs": "?", "const": True} if isinstance(default, bool) else {}
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_argument_type(parse, name), default=default,
-                            help=f"{knob_help[name]} (default {shown})")
+                            help=f"{knob_help[name]} (default {shown})", **switch)
     parser.add_argument("--state-file", help="load state from this file if it exists; save it atomically after changes and on exit")
     parser.add_argument("--ready-file", help="also write the start-up line to this file")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")

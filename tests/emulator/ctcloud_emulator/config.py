@@ -81,6 +81,25 @@ def fault_statuses(value: Any) -> tuple[int, ...]:
     return statuses
 
 
+def boolean(value: Any) -> bool:
+    """`true`/`false` (any case), `1`/`0` on the command line; a JSON boolean."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise KnobError("must be true or false")
+
+
+def voucher_id_length(value: Any) -> int:
+    number = _integer(value)
+    if not 8 <= number <= 32:
+        raise KnobError("must be between 8 and 32")
+    return number
+
+
 def rotation_mode(value: Any) -> str:
     if value not in ROTATION_MODES:
         raise KnobError(f"must be one of {', '.join(ROTATION_MODES)}")
@@ -105,6 +124,13 @@ class Knobs:
     search_lag: float = 10.0
     # The next N CT refresh grants are made, then their replies are lost (the connection closes unanswered).
     lose_refresh_replies: int = 0
+    # Boxes that are up report `uptime_seconds` counted to now and a `last_heartbeat` this many seconds old (0: both as
+    # stored, the heartbeat's own reading).
+    heartbeat_lag: float = 0.0
+    # Hexadecimal digits of the `unique_id` of a batch created from now on (CT's are 32; other servers issue fewer).
+    voucher_id_length: int = 32
+    # Rails' `validates :location_name, uniqueness: true`: a create or rename onto a name another location has is 422.
+    unique_location_names: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -138,6 +164,9 @@ KNOB_PARSERS: dict[str, Callable[[Any], Any]] = {
     "latency_ms": non_negative_number,
     "search_lag": non_negative_number,
     "lose_refresh_replies": non_negative_int,
+    "heartbeat_lag": non_negative_number,
+    "voucher_id_length": voucher_id_length,
+    "unique_location_names": boolean,
 }
 
 

@@ -185,12 +185,14 @@ class CtApi:
         return json_response(self._location(self.store.get_location(ref), single=True))
 
     def create_location(self, request: Request) -> Response:
-        location = self.store.create_location(wrapped_params(request, "location"), time.time(), self.services.knobs.search_lag)
+        knobs = self.services.knobs
+        location = self.store.create_location(wrapped_params(request, "location"), time.time(), knobs.search_lag, knobs.unique_location_names)
         self._wrote("locations", request)
         return json_response(self._location(location, single=True), 201)
 
     def update_location(self, request: Request, ref: str) -> Response:
-        location = self.store.update_location(ref, wrapped_params(request, "location"), time.time(), self.services.knobs.search_lag)
+        knobs = self.services.knobs
+        location = self.store.update_location(ref, wrapped_params(request, "location"), time.time(), knobs.search_lag, knobs.unique_location_names)
         self._wrote("locations", request)
         return json_response(self._location(location, single=True))
 
@@ -213,7 +215,7 @@ class CtApi:
     def create_voucher(self, request: Request, ref: str) -> Response:
         params = wrapped_params(request, "voucher")
         knobs = self.services.knobs
-        voucher = self.store.create_voucher(ref, params, time.time(), knobs.voucher_delay, knobs.search_lag)
+        voucher = self.store.create_voucher(ref, params, time.time(), knobs.voucher_delay, knobs.search_lag, knobs.voucher_id_length)
         self._wrote("vouchers", request)
         return json_response(voucher, 201)
 
@@ -235,15 +237,16 @@ class CtApi:
 
     def list_boxes(self, request: Request) -> Response:
         filters = {name: request.args.get(name) or None for name in ("location_id", "q", "state", "firmware_version", "machine_type")}
-        page = paginated("boxes", self.store.list_boxes(filters, time.time()), request)
+        page = paginated("boxes", self.store.list_boxes(filters, time.time(), self.services.knobs.heartbeat_lag), request)
         page["boxes"] = [self._box(box) for box in page["boxes"]]
         return json_response(page)
 
     def get_box(self, request: Request, slug: str) -> Response:
         del request
-        return json_response(self._box(self.store.get_box(slug, time.time())))
+        return json_response(self._box(self.store.get_box(slug, time.time(), self.services.knobs.heartbeat_lag)))
 
     def update_box(self, request: Request, slug: str) -> Response:
-        box = self.store.box_action(slug, wrapped_params(request, "box"), time.time(), self.services.knobs.reboot_delay)
+        knobs = self.services.knobs
+        box = self.store.box_action(slug, wrapped_params(request, "box"), time.time(), knobs.reboot_delay, knobs.heartbeat_lag)
         self._wrote("boxes", request)
         return json_response(self._box(box))

@@ -259,11 +259,8 @@ def _voucher_settings(cleaner: _Cleaner, fields: tuple[str, ...], required: tupl
         if field == "batch_name":
             cleaner.text(field, 1, 100, required=is_required)
         elif field == "batch_description":
-            # Required, but may be empty: the contract gives it a maximum and no minimum.
-            if is_required and cleaner.payload.get(field) is None:
-                cleaner.add_error(field, BLANK)
-            else:
-                cleaner.text(field, None, 255)
+            # The dashboard's form requires it (create and edit): blank is "can't be blank", as Rails' presence check says.
+            cleaner.text(field, None, 255, required=is_required)
         elif field == "access_type":
             cleaner.choice(field, (ACCESS_TIME, ACCESS_DATA), cast=_as_integer, required=is_required)
         elif field == "access_restrict_period":

@@ -40,10 +40,13 @@ VOUCHER_VIEW_FIELDS = (
     "idle_timeout", "simultaneous_use", "access_restrict_period", "access_period", "voucher_format", "download_speed",
     "upload_speed", "length",
 )
-# What `q` searches (contract: name, address or town of a location; the name of a voucher batch).
+# What `q` searches (contract: name, address or town of a location; the name of a voucher batch; for a box, CT's
+# search box: its description, both spellings of its MAC, its slug and its serial number).
 LOCATION_SEARCH_FIELDS = ("location_name", "location_address", "town")
 VOUCHER_SEARCH_FIELDS = ("batch_name",)
+BOX_SEARCH_FIELDS = ("description", "calledstationid", "mac", "slug", "serial_number")
 SESSION_DATA_REFUSAL = "You cannot delete a location with session data."  # the dashboard's own words
+NAME_TAKEN = "has already been taken"  # Rails' uniqueness message
 UP_STATES = ("online", "splash_only")
 
 
@@ -188,11 +191,17 @@ class CtStore:
         with self._lock:
             return self._location(ref)
 
-    def create_location(self, payload: Mapping[str, Any], now: float, search_lag: float = 0.0) -> Record:
+    def _name_taken(self, name: str, location_id: str | None = None) -> bool:
+        """Whether another location has exactly this name (archived ones too). Holds the lock."""
+        return any(loc["location_name"] == name and loc["id"] != location_id for loc in self.locations.values())
+
+    def create_location(self, payload: Mapping[str, Any], now: float, search_lag: float = 0.0, unique_names: bool = False) -> Record:
         values, errors = ct_rules.clean_location(payload, creating=True)
         if errors:
             raise Invalid(errors)
         with self._lock:
+            if unique_names and self._name_taken(values["location_name"]):
+                raise Invalid({"location_name": [NAME_TAKEN]})
             location_id = str(self.next_location_id)
             self.next_location_id += 1
             record = {
@@ -211,12 +220,15 @@ class CtStore:
         self._on_change()
         return record
 
-    def update_location(self, ref: str, payload: Mapping[str, Any], now: float, search_lag: float = 0.0) -> Record:
+    def update_location(self, ref: str, payload: Mapping[str, Any], now: float, search_lag: float = 0.0,
+                        unique_names: bool = False) -> Record:
         values, errors = ct_rules.clean_location(payload, creating=False)
         with self._lock:
             current = self._location(ref, allow_slug=False)
             if errors:
                 raise Invalid(errors)
+            if unique_names and "location_name" in values and self._name_taken(values["location_name"], current["id"]):
+                raise Invalid({"location_name": [NAME_TAKEN]})
             if "state" in values:
                 values["archived"] = values["state"] == "archived"
             if all(current.get(field) == value for field, value in values.items()):
@@ -259,15 +271,17 @@ class CtStore:
                     self.boxes[box_id] = {**box, "location_id": None, "location_slug": None}
         self._on_change()
 
-    def admin_set_location(self, ref: str, fields: Mapping[str, Any]) -> Record:
-        """Set fields the API does not let a client write (its counters, say); KeyError names an unknown field."""
+    def admin_set_location(self, ref: str, fields: Mapping[str, Any], now: float = 0.0) -> Record:
+        """Set fields the API does not let a client write (its counters, say), or a name as another client might have
+        stored it (stray spaces, another Unicode normal form: the slug stays); KeyError names an unknown field."""
         with self._lock:
             location = self._location(ref)
-            unknown = [field for field in fields if field not in location or field in ("id", "slug", "location_name")]
+            unknown = [field for field in fields if field not in location or field in ("id", "slug")]
             if unknown:
                 raise KeyError(unknown[0])
             location = {**location, **fields}
             self.locations[location["id"]] = location
+            self.location_index.write(location["id"], location, now, 0.0)
         self._on_change()
         return location
 
@@ -307,13 +321,13 @@ class CtStore:
             return self._voucher_view(self._voucher(location_ref, unique_id), now)
 
     def create_voucher(self, location_ref: str, payload: Mapping[str, Any], now: float, generation_seconds: float,
-                       search_lag: float = 0.0) -> Record:
+                       search_lag: float = 0.0, id_length: int = 32) -> Record:
         with self._lock:
             location = self._location(location_ref)
             values, errors = ct_rules.clean_voucher_create(payload)
             if errors:
                 raise Invalid(errors)
-            unique_id = voucher_unique_id(self.data_seed, self.next_voucher_serial)
+            unique_id = voucher_unique_id(self.data_seed, self.next_voucher_serial)[:id_length]
             self.next_voucher_serial += 1
             record = new_voucher_record(unique_id, location["id"], int(now), values)
             record["_ready_at"] = now + generation_seconds
@@ -356,14 +370,21 @@ class CtStore:
 
     # ---- boxes ----------------------------------------------------------------------------
 
-    def _box_view(self, box: Record, now: float) -> Record:
-        """The box as the API shows it; ``allowed_job`` only in the dashboard dialect (ids stay digit strings here)."""
+    def _box_view(self, box: Record, now: float, heartbeat_lag: float = 0.0) -> Record:
+        """The box as the API shows it; ``allowed_job`` only in the dashboard dialect (ids stay digit strings here).
+
+        With ``heartbeat_lag``, a box that is up counts its uptime to now while its last heartbeat is that many
+        seconds old: a box rebooted a moment ago shows a heartbeat from before its reboot.
+        """
         view = _public(box)
         done_at = box["_action_done_at"]
         if done_at is not None and now >= done_at:
             view.update(state="online", is_online=True, last_heartbeat=int(done_at), uptime_seconds=0, allowed_job=True)
         elif done_at is not None:
             view["allowed_job"] = False  # the dashboard allows no job while one is running
+        if heartbeat_lag > 0 and view["state"] in UP_STATES and view["last_heartbeat"] is not None and view["uptime_seconds"] is not None:
+            booted = view["last_heartbeat"] - view["uptime_seconds"]
+            view.update(uptime_seconds=max(0, int(now - booted)), last_heartbeat=int(now - heartbeat_lag))
         if not self.dialect.dashboard_boxes:
             view.pop("allowed_job", None)
         return view
@@ -382,7 +403,7 @@ class CtStore:
             self.boxes[box["id"]] = box
         return box
 
-    def list_boxes(self, filters: Mapping[str, str | None], now: float) -> list[Record]:
+    def list_boxes(self, filters: Mapping[str, str | None], now: float, heartbeat_lag: float = 0.0) -> list[Record]:
         """filters: location_id (slug or id), q, state, firmware_version, machine_type; None means unfiltered."""
         with self._lock:
             boxes = list(self.boxes.values())
@@ -390,19 +411,19 @@ class CtStore:
             location_id = None
             if location_ref:
                 location_id = location_ref if location_ref.isdigit() else self.location_ids_by_slug.get(location_ref, "")
-        views = [self._box_view(box, now) for box in boxes if location_id is None or box["location_id"] == location_id]
+        views = [self._box_view(box, now, heartbeat_lag) for box in boxes if location_id is None or box["location_id"] == location_id]
         needle = (filters.get("q") or "").casefold()
         return [
             view for view in views
-            if (not needle or _matches(needle, view["description"], view["calledstationid"], view["slug"]))
+            if (not needle or _matches(needle, *(view.get(field) for field in BOX_SEARCH_FIELDS)))
             and all(filters.get(field) in (None, view[field]) for field in ("state", "firmware_version", "machine_type"))
         ]
 
-    def get_box(self, slug: str, now: float) -> Record:
+    def get_box(self, slug: str, now: float, heartbeat_lag: float = 0.0) -> Record:
         with self._lock:
-            return self._box_view(self._box(slug), now)
+            return self._box_view(self._box(slug), now, heartbeat_lag)
 
-    def box_action(self, slug: str, payload: Mapping[str, Any], now: float, action_seconds: float) -> Record:
+    def box_action(self, slug: str, payload: Mapping[str, Any], now: float, action_seconds: float, heartbeat_lag: float = 0.0) -> Record:
         with self._lock:
             box = self._settled_box(slug, now)
             action = payload.get("action")
@@ -414,10 +435,10 @@ class CtStore:
                 if not self.dialect.dashboard_boxes:
                     raise Invalid({"action": ["box is offline"]})
                 # "If the device is offline, it will reset next time it restarts": accepted, nothing visible happens now.
-                return self._box_view(box, now)
+                return self._box_view(box, now, heartbeat_lag)
             if action == "cancel":
                 if box["_action_done_at"] is None:
-                    return self._box_view(box, now)
+                    return self._box_view(box, now, heartbeat_lag)
                 before = box["_state_before"]
                 box = {**box, "state": before, "is_online": before in ("online", "splash_only"),
                        "_action_done_at": None, "_state_before": None}
@@ -427,7 +448,7 @@ class CtStore:
                        "_action_done_at": now + action_seconds, "_state_before": box["_state_before"] or box["state"]}
             self.boxes[box["id"]] = box
         self._on_change()
-        return self._box_view(box, now)
+        return self._box_view(box, now, heartbeat_lag)
 
     def admin_set_box(self, slug: str, fields: Mapping[str, Any], now: float) -> Record:
         """Set public fields directly; any pending action is dropped. KeyError names an unknown field.

@@ -66,6 +66,28 @@ def test_q_searches_description_mac_and_slug(emu):
         assert box["id"] in {b["id"] for b in all_boxes(emu, q=needle)}
 
 
+def test_q_also_matches_the_serial_number_and_the_other_mac_spelling(emu):
+    dashed = next(box for box in all_boxes(emu) if "-" in box["calledstationid"])
+    assert dashed["mac"] == dashed["calledstationid"].replace("-", ":").lower()
+    assert dashed["id"] in {b["id"] for b in all_boxes(emu, q=dashed["mac"][:11])}  # "aa:bb:cc:dd": only `mac` has colons
+    assert [b["id"] for b in all_boxes(emu, q=dashed["serial_number"])] == [dashed["id"]]
+
+
+def test_a_lagging_heartbeat_shows_an_uptime_counted_to_now(emu):
+    box = online_box(emu)
+    booted = box["last_heartbeat"] - box["uptime_seconds"]
+    emu.configure(heartbeat_lag=50)
+    before = time.time()
+    lagging = emu.ct_json("GET", f"/boxes/{box['slug']}")
+    after = time.time()
+    assert int(before) - 50 <= lagging["last_heartbeat"] <= int(after) - 50
+    assert int(before - booted) <= lagging["uptime_seconds"] <= int(after - booted)
+    box_action(emu, box["slug"], "reboot")
+    time.sleep(0.3)
+    back = emu.ct_json("GET", f"/boxes/{box['slug']}")  # rebooted a moment ago, its last heartbeat from before that
+    assert back["uptime_seconds"] <= 5 and back["last_heartbeat"] <= int(time.time()) - 50
+
+
 def test_get_one_by_slug_and_unknown_is_404(emu):
     box = all_boxes(emu)[0]
     assert emu.ct_json("GET", f"/boxes/{box['slug']}") == box

@@ -118,6 +118,26 @@ def test_names_are_not_unique(emu):
     assert len(emu.ct_json("GET", "/locations", params={"q": VALID["location_name"]})["locations"]) == 2
 
 
+def test_unique_names_refuse_a_create_or_rename_onto_a_name_in_use(emu):
+    emu.configure(unique_location_names=True)
+    first = create(emu)
+    taken = {"errors": {"location_name": ["has already been taken"]}}
+    assert emu.ct_json("POST", "/locations", 422, json={"location": VALID}) == taken
+    other = create(emu, location_name="Another Cafe")
+    assert emu.ct_json("PATCH", f"/locations/{other['id']}", 422, json={"location": {"location_name": VALID["location_name"]}}) == taken
+    emu.ct_json("PATCH", f"/locations/{first['id']}", json={"location": {"state": "archived"}})
+    assert emu.ct_json("POST", "/locations", 422, json={"location": VALID}) == taken  # archived names are taken too
+    assert emu.ct_json("PATCH", f"/locations/{first['id']}", json={"location": {"location_name": VALID["location_name"]}})["id"] == first["id"]
+    assert emu.stats()["writes"]["locations"]["POST"] == 2
+
+
+def test_admin_stores_a_name_as_another_client_might_have(emu):
+    location = create(emu)
+    padded = emu.admin("POST", f"ct/locations/{location['id']}", {"location_name": f"  {VALID['location_name']} "})
+    assert padded["location_name"] == f"  {VALID['location_name']} " and padded["slug"] == location["slug"]
+    assert emu.ct_json("GET", "/locations", params={"location_name": VALID["location_name"]})["locations"] == []
+
+
 @pytest.mark.parametrize(("fields", "errors"), [
     ({"location_name": "abcd"}, {"location_name": ["is too short (minimum is 5 characters)"]}),
     ({"location_name": "x" * 101}, {"location_name": ["is too long (maximum is 100 characters)"]}),

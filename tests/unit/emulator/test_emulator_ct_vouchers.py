@@ -18,7 +18,7 @@ TIME_BATCH = {
     "validity_minutes": 1440, "session_timeout": 60, "length": 8, "splash_page_id": "external",
 }
 DATA_BATCH = {
-    "batch_name": "Data Bundle", "batch_description": "", "quantity": 10, "access_type": 2,
+    "batch_name": "Data Bundle", "batch_description": "500 MB", "quantity": 10, "access_type": 2,
     "access_restrict_data": 500, "session_timeout": 120, "length": 6, "splash_page_id": 42,
 }
 # What a client sends for a data batch: the time batch's fields replaced, validity_minutes null.
@@ -74,7 +74,7 @@ def test_data_batch_needs_no_validity_and_stores_the_splash_page_id_as_a_string(
     voucher = create(emu, location, **DATA_ONLY)
     assert voucher["access_restrict_data"] == 500
     assert voucher["splash_page_id"] == "42"
-    assert voucher["batch_description"] == ""
+    assert voucher["batch_description"] == "500 MB"
 
 
 def test_batch_completes_after_the_voucher_delay_and_then_has_its_codes(emu, location):
@@ -120,6 +120,8 @@ def test_codes_page_and_filter_by_activation(emu, location):
     ({"batch_name": "x" * 101}, {"batch_name": ["is too long (maximum is 100 characters)"]}),
     ({"batch_description": "x" * 256}, {"batch_description": ["is too long (maximum is 255 characters)"]}),
     ({"batch_description": None}, {"batch_description": ["can't be blank"]}),
+    ({"batch_description": ""}, {"batch_description": ["can't be blank"]}),
+    ({"batch_description": "  "}, {"batch_description": ["can't be blank"]}),
     ({"quantity": 9}, {"quantity": ["must be greater than or equal to 10"]}),
     ({"quantity": 1001}, {"quantity": ["must be less than or equal to 1000"]}),
     ({"quantity": "many"}, {"quantity": ["is not a number"]}),
@@ -174,6 +176,22 @@ def test_voucher_of_another_location_is_404(emu, location):
     voucher = create(emu, location)
     other = emu.ct_json("GET", "/locations")["locations"][1]
     assert emu.ct_get(f"/locations/{other['id']}/vouchers/{voucher['unique_id']}").status_code == 404
+
+
+@pytest.mark.parametrize("blank", ["", "   ", None])
+def test_an_update_may_not_blank_the_description(emu, location, blank):
+    voucher = create(emu, location)
+    path = f"{vouchers_path(location)}/{voucher['unique_id']}"
+    body = emu.ct_json("PATCH", path, 422, json={"voucher": {"batch_description": blank}})
+    assert body == {"errors": {"batch_description": ["can't be blank"]}}
+    assert emu.ct_json("GET", path)["batch_description"] == voucher["batch_description"]
+
+
+def test_new_batch_ids_have_the_configured_number_of_hex_digits(emu, location):
+    emu.configure(voucher_id_length=16)
+    voucher = create(emu, location)
+    assert re.fullmatch(r"[0-9a-f]{16}", voucher["unique_id"])
+    assert emu.ct_json("GET", f"{vouchers_path(location)}/{voucher['unique_id']}")["unique_id"] == voucher["unique_id"]
 
 
 def test_update_changes_mutable_settings(emu, location):

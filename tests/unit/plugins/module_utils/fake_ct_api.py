@@ -46,6 +46,7 @@ class FakeCtApi:
 
     instance: FakeCtApi | None = None
     builds = 0
+    api_url = "https://api.ctapp.io/api/v1"
 
     def __init__(self, vouchers: list[dict[str, Any]] | None = None, polls_until_complete: int = 2) -> None:
         self.locations = [dict(loc) for loc in LOCATIONS]

@@ -156,3 +156,12 @@ def test_a_planned_create_shows_what_only_the_server_decides_as_unknown_not_null
     assert item.predicted["id"] is None  # the returned object keeps the API's shape
     created = dict(item.predicted, id="9", slug="new-place", daily_limit=False)
     assert item.diff(created)["after"]["daily_limit"] is False
+
+
+def test_names_are_compared_in_nfc_and_without_surrounding_spaces():
+    nfc, nfd = "Caf\u00e9 Royal", "Cafe\u0301 Royal"
+    assert LOCATION.same("location_name", nfd, nfc) and LOCATION.same("location_name", f" {nfd} ", nfc)
+    assert not LOCATION.same("location_name", "cafe royal", nfc)  # case still counts
+    assert not LOCATION.same("location_address", nfd, nfc)  # only names (natural keys) compare in NFC
+    item = plan(LOCATION, dict(CAFE, location_name=nfd), {"name": nfc, "state": "present"})
+    assert item.action == engine.NOTHING

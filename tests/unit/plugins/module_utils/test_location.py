@@ -229,3 +229,93 @@ def test_a_create_whose_reply_was_lost_is_found_by_its_exact_name():
 
 def test_a_failure_while_applying_a_set_is_a_collection_error():
     assert issubclass(SetApplyError, CtCloudError)
+
+
+# -- issue 18: names as other clients stored them, renames onto taken names, creates that lose a race ----------------
+
+NFD_NAME = "Cafe\u0301 Royal"  # "Café Royal" with a combining accent
+NFC_NAME = "Caf\u00e9 Royal"
+
+
+@pytest.mark.parametrize("stored", [NFD_NAME, f"  {NFC_NAME} "])
+def test_a_name_the_exact_filter_misses_is_found_in_the_plain_list_before_creating(stored):
+    api = DashboardApi([*SEEDED, dict(SEEDED[0], id=1003, slug="cafe-royal-x3", location_name=stored)])
+    item = Runner(LocationResource(api)).plan_one(options(name=NFC_NAME, address="1 Quay", town="Whitby", postcode="YO21 3PU"))
+    assert item.action == NOTHING and item.current["id"] == "1003"
+    assert api.calls == [("LIST", {"location_name": NFC_NAME}), ("LIST", {})]  # the exact filter, then the whole list, never q
+
+
+def test_a_name_the_exact_filter_finds_costs_one_read():
+    api = DashboardApi()
+    assert Runner(LocationResource(api)).plan_one(options(name="Harbour Cafe")).current["id"] == "1001"
+    assert api.calls == [("LIST", {"location_name": "Harbour Cafe"})]
+
+
+def test_a_rename_onto_the_name_of_an_archived_location_is_refused_naming_it():
+    api = DashboardApi()
+    runner = Runner(LocationResource(api))
+    with pytest.raises(CtCloudError) as caught:
+        runner.plan_one(validate({"id": "1001", "name": "Old Depot"}))
+    assert "location 'Harbour Cafe' (id 1001) cannot be renamed to 'Old Depot': location 1002 has that name (archived or not)" in str(caught.value)
+    assert [match["id"] for match in caught.value.details["matches"]] == ["1002"]
+    with pytest.raises(InputError) as in_set:
+        runner.plan_set([dict(validate({"id": "1001", "name": " Old Depot "}), _absent=False)], None)
+    assert "locations[0]: location 'Harbour Cafe' (id 1001) cannot be renamed" in str(in_set.value)
+    assert [call for call in api.calls if call[0] in ("POST", "PATCH", "DELETE")] == []
+
+
+def test_a_rename_to_a_free_name_or_to_its_own_name_in_another_spelling_goes_ahead():
+    runner = Runner(LocationResource(DashboardApi()))
+    assert runner.plan_one(validate({"id": "1001", "name": "Harbour Cafe & Bar"})).action == UPDATE
+    assert runner.plan_one(validate({"id": "1001", "name": "  Harbour Cafe "})).action == NOTHING
+
+
+class NamesKeptUnique(DashboardApi):
+    """A server that refuses a create onto a taken name; ``other_run`` creates the name first, as a racing run would."""
+
+    def __init__(self, other_run=None, refusal=None):
+        super().__init__()
+        self.other_run = other_run
+        self.refusal = refusal or {"location_name": ["has already been taken"]}
+
+    def request(self, method, segments, params=None, body=None, schema=None, replay_safe=None):
+        if method == "POST" and self.other_run is not None:
+            self.locations.append(dict(self.other_run))
+            self.calls.append(("POST", "locations"))
+            raise ApiError("refused", "POST", "http://ct/locations", 422, details={"body": {"errors": self.refusal}})
+        return super().request(method, segments, params, body, schema, replay_safe)
+
+
+@pytest.mark.parametrize(("theirs", "action", "outcome"), [
+    ({}, NOTHING, "unchanged"),
+    ({"postcode": "YO11 9ZZ"}, UPDATE, "updated"),
+])
+def test_a_create_refused_as_taken_converges_on_the_location_the_other_run_made(theirs, action, outcome):
+    other = {"id": 3001, "slug": "beacon-hall-z1", "archived": 0, "clients_total": 0, "location_name": "Beacon Hall",
+             "location_address": "3 Cliff Road", "town": "Scarborough", "postcode": "YO11 2AA", "country": "gb", **theirs}
+    api = NamesKeptUnique(other)
+    runner = Runner(LocationResource(api))
+    item = runner.plan_one(options())
+    location = runner.apply(item, options())
+    assert location["id"] == "3001" and location["postcode"] == "YO11 2AA"
+    assert item.action == action and runner.resource.outcome(item) == outcome  # what this run did, not what it planned
+    assert item.changed is (action == UPDATE)
+    assert [call[0] for call in api.calls].count("POST") == 1
+
+
+def test_a_create_refused_for_another_reason_is_still_an_error():
+    api = NamesKeptUnique({"id": 3001, "slug": "s", "archived": 0, "location_name": "Elsewhere"}, {"postcode": ["is invalid"]})
+    runner = Runner(LocationResource(api))
+    with pytest.raises(ApiError, match="postcode is invalid"):
+        runner.apply(runner.plan_one(options()), options())
+
+
+def test_a_set_create_that_lost_the_race_is_reported_unchanged():
+    other = {"id": 3001, "slug": "beacon-hall-z1", "archived": 0, "clients_total": 0, "location_name": "Beacon Hall",
+             "location_address": "3 Cliff Road", "town": "Scarborough", "postcode": "YO11 2AA", "country": "gb"}
+    runner = Runner(LocationResource(NamesKeptUnique(other)))
+    entries = [dict(options(), _absent=False)]
+    set_plan = runner.plan_set(entries, None)
+    results = runner.apply_set(set_plan, entries)
+    assert results[0]["id"] == "3001" and not set_plan.changed
+    assert set_plan.by_outcome(runner.resource.outcome) == {"unchanged": ["Beacon Hall"]}

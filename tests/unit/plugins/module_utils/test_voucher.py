@@ -69,8 +69,13 @@ def options(**given):
         ({"upload_speed": 102401}, "upload_speed", "between 56 and 102400"),
         ({"splash_page_id": "page-1"}, "splash_page_id", "numeric page id or 'external'"),
         ({"splash_page_id": "-1"}, "splash_page_id", "numeric page id"),
-        ({"id": "not-hex"}, "id", "32 hexadecimal characters"),
-        ({"id": "a" * 31}, "id", "32 hexadecimal characters"),
+        ({"id": "two words"}, "id", "unique_id (letters, digits, '-', '_', '.' or '~'"),
+        ({"id": "../vouchers"}, "id", "unique_id (letters"),
+        ({"id": ".."}, "id", "unique_id (letters"),
+        ({"id": "   "}, "id", "unique_id (letters"),
+        ({"id": "a" * 256}, "id", "unique_id (letters"),
+        ({"description": ""}, "description", "description must not be empty or blank"),
+        ({"description": "   "}, "description", "description must not be empty or blank"),
         # Type mismatches: each limit belongs to one access type.
         ({"data_limit_mb": 500}, "data_limit_mb", "validity_minutes (access_type time) and data_limit_mb (access_type data) exclude each other"),
         ({"validity_minutes": None, "data_limit_mb": 500}, "data_limit_mb", "data_limit_mb applies to access_type data only"),
@@ -87,10 +92,15 @@ def test_bad_input_names_the_option(given, field, message):
 
 
 def test_valid_input_is_cleaned():
-    clean = validate(options(batch_name="  Conference ", splash_page_id=" External ", id="ABCDEF0123456789ABCDEF0123456789"))
+    clean = validate(options(batch_name="  Conference ", splash_page_id=" External ", id=" ABCDEF0123456789abcdef0123456789 "))
     assert clean["batch_name"] == "Conference"
     assert clean["splash_page_id"] == "external"
     assert clean["id"] == "abcdef0123456789abcdef0123456789"
+
+
+@pytest.mark.parametrize("given", ["0123456789abcdef", "B08BB2A0F4DF84BE", "Voucher-42", "a", "x" * 255, "v1.2_~3"])
+def test_an_id_is_any_run_of_url_safe_characters_kept_as_the_api_gave_it(given):
+    assert validate(options(id=given))["id"] == given
 
 
 def test_boundaries_are_accepted():

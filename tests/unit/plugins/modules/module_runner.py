@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as ansible_warnings
 
 
 @contextlib.contextmanager
@@ -31,7 +32,13 @@ def module_args(args: dict[str, Any]):
 
 
 def run_main(main: Callable[[], None], capsys: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """The result a module's main() printed for ``args`` (it always exits, failed or not)."""
+    """The result a module's main() printed for ``args`` (it always exits, failed or not).
+
+    ansible-core keeps warnings in a process-wide list that a module process would start empty: cleared here, so
+    a result carries only the warnings of its own run, not those of the tests before it.
+    """
+    ansible_warnings._global_warnings.clear()
+    ansible_warnings._global_deprecations.clear()
     with module_args(args), pytest.raises(SystemExit):
         main()
     return json.loads(capsys.readouterr().out)

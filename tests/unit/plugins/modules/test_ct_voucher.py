@@ -31,7 +31,8 @@ EXISTING = "e" * 32
 
 
 @pytest.fixture(autouse=True)
-def api(monkeypatch):
+def api(monkeypatch, tmp_path):
+    monkeypatch.setenv("CTCLOUD_TOKEN_STORE", str(tmp_path / "private" / "tokens.json"))  # its directory holds the create locks
     instance = FakeCtApi([batch(EXISTING, "1001", "Existing", quantity=10)])
     monkeypatch.setattr(FakeCtApi, "instance", instance)
     monkeypatch.setattr(FakeCtApi, "builds", 0)
@@ -221,3 +222,72 @@ def test_info_lists_filters_and_adds_codes(capsys, api):
     missing = run(capsys, ct_voucher_info, location="Nowhere Special")
     assert missing["failed"] is True and "does not exist" in missing["msg"]
     assert api.writes == []
+
+
+# -- issue 18: one batch per name, even when another controller creates it at the same moment ----------------------
+
+
+TWIN_RACE = {**NEW, "location": "1001", "wait": False}
+
+
+class OtherControllerCreatesToo(FakeCtApi):
+    """While this run's create is on its way, another controller (whose lock this one cannot see) creates the same name."""
+
+    def __init__(self, theirs: dict[str, Any]) -> None:
+        super().__init__([batch(EXISTING, "1001", "Existing", quantity=10)], polls_until_complete=0)
+        self.theirs = theirs
+
+    def request(self, method, segments, params=None, body=None, schema=None, replay_safe=None):
+        reply = super().request(method, segments, params, body, schema, replay_safe)
+        if method == "POST":
+            self.vouchers.append(batch(self.theirs.pop("unique_id"), "1001", body["voucher"]["batch_name"], batch_description="Day passes",
+                                       quantity=12, validity_minutes=1440, session_timeout=480, **self.theirs))
+        return reply
+
+
+@pytest.mark.parametrize(("theirs", "ours_kept"), [
+    ({"unique_id": "b" * 32, "created_at": 1699999999}, False),  # theirs is older: ours goes
+    ({"unique_id": "b" * 32, "created_at": 1700000001}, True),  # theirs is newer: its creator deletes it, not us
+    ({"unique_id": "0" * 32, "created_at": 1700000000}, False),  # same second: the lower id counts as the older, on every controller
+    ({"unique_id": "f" * 32, "created_at": 1700000000}, True),
+])
+def test_a_twin_from_another_controller_is_settled_on_the_oldest(capsys, monkeypatch, theirs, ours_kept):
+    api = OtherControllerCreatesToo(dict(theirs))
+    monkeypatch.setattr(FakeCtApi, "instance", api)
+    result = run(capsys, **TWIN_RACE)
+    ours = f"{1:032x}"  # the fake's first new id
+    assert result["changed"] is True
+    twins = [v["unique_id"] for v in api.vouchers if v["batch_name"] == "Conference"]
+    if ours_kept:
+        assert result["deleted_twins"] == [] and "warnings" not in result
+        assert result["voucher"]["unique_id"] == ours and twins == [ours, theirs["unique_id"]]  # theirs is its creator's to delete
+    else:
+        assert twins == [theirs["unique_id"]] and result["voucher"]["unique_id"] == theirs["unique_id"]
+        assert result["deleted_twins"] == [ours]
+        assert [call for call in api.writes if call[0] == "DELETE"] == [("DELETE", f"locations/1001/vouchers/{ours}")]
+        assert f"kept the older batch ({theirs['unique_id']}) and deleted the one this run created ({ours})" in json.dumps(result["warnings"])
+
+
+def test_a_twin_with_other_fixed_settings_is_kept_and_the_conflict_reported(capsys, monkeypatch):
+    api = OtherControllerCreatesToo({"unique_id": "b" * 32, "created_at": 1699999999, "length": 10})
+    monkeypatch.setattr(FakeCtApi, "instance", api)
+    result = run(capsys, **TWIN_RACE)
+    assert result["failed"] is True
+    assert "another run created voucher batch 'Conference' at the same moment, with other fixed settings" in result["msg"]
+    assert "code_length (is 10, wanted 8)" in result["msg"]
+    assert [v["unique_id"] for v in api.vouchers if v["batch_name"] == "Conference"] == ["b" * 32]
+
+
+def test_creates_take_turns_through_a_lock_file_beside_the_token_store(capsys, api, tmp_path):
+    run(capsys, **NEW, wait=False)
+    [lock] = (tmp_path / "private" / "locks").iterdir()
+    assert lock.name.startswith("voucher-")
+    run(capsys, **NEW, wait=False, _ansible_check_mode=True)  # a check run takes no turn: nothing to race with
+    assert len(list((tmp_path / "private" / "locks").iterdir())) == 1
+
+
+def test_a_blank_description_is_refused_before_any_request_on_update_too(capsys, api):
+    for description in ("", "   "):
+        result = run(capsys, location="1001", batch_name="Existing", description=description)
+        assert result["failed"] is True and result["msg"] == "description must not be empty or blank"
+    assert api.calls == [] and FakeCtApi.builds == 0
