@@ -154,10 +154,10 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/ansible-inventory
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BOX_STATES, BoxResource
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL, DEFAULT_AUTH_URL, CtClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource, find_location, missing_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import DEFAULT_API_URL, DEFAULT_AUTH_URL, CtClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import BOX_STATES, BoxResource
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import LocationResource, find_location, missing_location
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.cloud_inventory import CloudInventory
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import GroupNamer, group_value
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.record_fields import path

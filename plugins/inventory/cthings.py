@@ -148,8 +148,8 @@ compose:
   ansible_host: "'gateway.example.net'"
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAULT_API_URL, DEFAULT_AUTH_URL, CthingsClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.cthings import DEFAULT_API_URL, DEFAULT_AUTH_URL, CthingsClient
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.cloud_inventory import CloudInventory
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import GroupNamer
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.record_fields import path

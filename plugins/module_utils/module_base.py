@@ -16,17 +16,17 @@ from typing import Any, Callable
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.errors import NoLogError, UnsupportedError
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL as CT_API_URL
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAULT_API_URL as CTHINGS_API_URL
-from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import DEFAULT_AUTH_URL as CTHINGS_AUTH_URL
-from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import CthingsClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR
-from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import SECRET_FIELDS, mask_secret_fields
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import is_redis_url, url_passwords
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import DEFAULT_API_URL as CT_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import CtClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.cthings import DEFAULT_API_URL as CTHINGS_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.cthings import DEFAULT_AUTH_URL as CTHINGS_AUTH_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.cthings import CthingsClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import HAS_JSONSCHEMA, JSONSCHEMA_IMPORT_ERROR
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.secret_fields import SECRET_FIELDS, mask_secret_fields
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import is_redis_url, url_passwords
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
 def _common_options(env_prefix: str, api_url: str, auth_url: str) -> dict[str, Any]:

@@ -158,13 +158,13 @@ expires_at:
 
 from urllib.parse import parse_qs, urlsplit
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_API_URL as CT_API_URL
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtAuth
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import DEFAULT_API_URL as CT_API_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import DEFAULT_AUTH_URL as CT_AUTH_URL
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import CtAuth
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import open_token_store
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import open_token_store
 
 
 def https_redirect_uri(value):

@@ -107,8 +107,8 @@ boxes:
       firmware_version: 2.7.0
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BOX_STATES, INFO_FILTERS, BoxResource, has_mac
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import BOX_STATES, INFO_FILTERS, BoxResource, has_mac
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
 

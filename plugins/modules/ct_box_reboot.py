@@ -228,9 +228,9 @@ batches:
 
 import time
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BoxReboots, BoxResource, RebootFailure, reboot_summary, validate_reboot
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import BoxReboots, BoxResource, RebootFailure, reboot_summary, validate_reboot
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import ActionRunner, PlanRefusedError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import ActionRunner, PlanRefusedError
 
 
 def run(module):

@@ -207,9 +207,9 @@ changes:
       after: BN2 1TL
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import ENTRY_OPTIONS, LocationResource, validate
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import ENTRY_OPTIONS, LocationResource, validate
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import Runner
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
 
 
 def run(module):

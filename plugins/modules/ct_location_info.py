@@ -70,8 +70,8 @@ locations:
       town: Brighton
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import LocationResource
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
 

@@ -207,8 +207,8 @@ refused:
   sample: [Old Depot]
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import (
     DEFAULT_PURGE_MAX_SHARE,
     ENTRY_OPTIONS,
     SHAPE,
@@ -216,8 +216,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.location import (
     check_purge,
     validate,
 )
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import Runner, SetApplyError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, SetApplyError
 
 OUTCOMES = ("created", "updated", "archived", "deleted", "unchanged")
 PURGES = {

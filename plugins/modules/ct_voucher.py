@@ -337,13 +337,10 @@ codes:
 
 import contextlib
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import CREATE
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
-from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner, WaitTimeoutError, wait_until
-from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import integer
-from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.validation import integer
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location, missing_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.voucher import (
     ENTRY_OPTIONS,
     VoucherResource,
     check_combination,
@@ -351,6 +348,9 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
     settle_twins,
     validate,
 )
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import CREATE
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import Runner, WaitTimeoutError, wait_until
+from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
 
 def wait_for_codes(resource, voucher, timeout):

@@ -113,10 +113,10 @@ vouchers:
       completed: true
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location, missing_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.voucher import VoucherResource, unique_id
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import VoucherResource, unique_id
 
 
 def run(module):

@@ -214,7 +214,7 @@ readings_window:
   sample: {"from": "2024-03-01T00:00:00", "to": "2024-03-08T00:00:00"}
 """
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.device import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.device import (
     LISTING_FILTERS,
     DeviceResource,
     checked_query,

@@ -30,9 +30,9 @@ from typing import Any, Callable, Iterable
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import HAS_JSONSCHEMA
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import HAS_REQUESTS
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import HAS_JSONSCHEMA
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import HAS_REQUESTS
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils import records_cache
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.group_names import check_prefix
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils.hostnames import assign_hostnames, check_preferences

@@ -31,7 +31,7 @@ import hashlib
 import json
 from typing import Any, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import mask_secret_fields, mentions_secret_field
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.secret_fields import mask_secret_fields, mentions_secret_field
 
 FORMAT = 1
 

@@ -486,7 +486,7 @@ def scenario_reboot(bench: Bench, report: Report) -> None:
     report.target(f"every box rebooted exactly once ({len(slugs)} PATCHes)", str(reboots), all(value == len(slugs) for value in reboots))
     report.notes.append(
         f"the batched task's time over the ideal, per batch: {overshoot:.2f} s (sending {sizes.batch_size} reboots, polling until the last box"
-        " of the batch is seen back; the module's pauses between polls grow by 1.25x from 0.2 s up to 5 s, module_utils/box.py REBOOT_POLL_GROWTH)."
+        " of the batch is seen back; the module's pauses between polls grow by 1.25x from 0.2 s up to 5 s, module_utils/_resources/box.py REBOOT_POLL_GROWTH)."
     )
     report.raw = {
         "overshoot_per_batch_seconds": round(overshoot, 3),

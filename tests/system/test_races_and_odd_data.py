@@ -44,6 +44,11 @@ def write_playbook(path: Path, tasks: list[dict[str, Any]]) -> Path:
     return path
 
 
+# The race hook lives in the module processes' interpreter, so the racing modules run as module processes,
+# not in the task's worker (issue 14's in-process path would never meet the barrier).
+MODULE_PROCESSES = {"ctcloud_in_process": False}
+
+
 def racing_interpreter(tmp_path: Path, create_path: str, parties: int) -> Path:
     """A Python for the module processes that meet at the race hook's barrier before a POST to ``create_path`` (a regex)."""
     wrapper = tmp_path / "python-racing"
@@ -77,7 +82,7 @@ def test_forks_creating_the_same_batches_at_once_create_each_once(emulator, ansi
     location = emulator.state()["locations"][0]
     hosts = [f"racer{number}" for number in range(1, 10)]
     interpreter = racing_interpreter(tmp_path, r"/locations/[^/]+/vouchers$", parties=3)
-    inventory = ansible.write_inventory(tmp_path / "racers.yml", hosts, ansible_python_interpreter=str(interpreter))
+    inventory = ansible.write_inventory(tmp_path / "racers.yml", hosts, ansible_python_interpreter=str(interpreter), **MODULE_PROCESSES)
     playbook = write_playbook(tmp_path / "race.yml", [{
         "name": "Create this host's batch",
         "ctcloud.cloud.ct_voucher": {"location": location["id"], "batch_name": "Race {{ inventory_hostname[-1] | int % 3 + 1 }}", **BATCH},
@@ -112,7 +117,7 @@ def test_two_controllers_creating_one_batch_at_once_settle_on_the_older(emulator
     controllers = []
     for name, refresh_token in (("a", emulator.ct["refresh_token"]), ("b", emulator.fresh_refresh_token())):
         ansible = Ansible(tmp_path / f"controller-{name}")
-        inventory = ansible.write_inventory(tmp_path / f"controller-{name}.yml", ["localhost"], ansible_python_interpreter=str(interpreter))
+        inventory = ansible.write_inventory(tmp_path / f"controller-{name}.yml", ["localhost"], ansible_python_interpreter=str(interpreter), **MODULE_PROCESSES)
         extra_vars = scenario_vars(emulator, tmp_path / f"store-{name}" / "tokens.json")
         extra_vars["ct_conn"]["refresh_token"] = refresh_token
         controllers.append((ansible, inventory, extra_vars))
@@ -274,7 +279,8 @@ def test_two_identical_set_runs_at_once_both_converge_on_a_server_keeping_names_
     runners = []
     for side in ("a", "b"):
         ansible = Ansible(tmp_path / f"run-{side}")
-        runners.append((ansible, ansible.write_inventory(tmp_path / f"run-{side}.yml", ["localhost"], ansible_python_interpreter=str(interpreter))))
+        inventory = ansible.write_inventory(tmp_path / f"run-{side}.yml", ["localhost"], ansible_python_interpreter=str(interpreter), **MODULE_PROCESSES)
+        runners.append((ansible, inventory))
     extra_vars = scenario_vars(emulator, token_store)
 
     runs = at_once(*(lambda r=r: r[0].playbook(playbook, extra_vars, inventory=r[1]) for r in runners))

@@ -124,7 +124,7 @@ def collection_module(name: str) -> ModuleType:
         if root not in sys.path:
             sys.path.insert(0, root)
     try:
-        return importlib.import_module(f"ansible_collections.ctcloud.cloud.plugins.module_utils.{name}")
+        return importlib.import_module(f"ansible_collections.ctcloud.cloud.plugins.module_utils._api.{name}")
     except ImportError as error:
         raise ValueError(f"cthings_devices: cannot import the ctcloud.cloud collection's {name} ({error}); run the source from "
                          "an installed collection (ansible-galaxy collection install ctcloud.cloud)") from None

@@ -13,7 +13,7 @@ import pytest
 from ansible.errors import AnsibleParserError
 
 from ansible_collections.ctcloud.cloud.plugins.inventory import ct_boxes
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.inventory.conftest import PluginRunner, group_members, hostvars
 
 LOCATIONS = [

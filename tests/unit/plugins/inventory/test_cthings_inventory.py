@@ -14,7 +14,7 @@ import pytest
 from ansible.errors import AnsibleError, AnsibleParserError
 
 from ansible_collections.ctcloud.cloud.plugins.inventory import cthings
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.inventory.conftest import PluginRunner, group_members, hostvars
 
 # Every device host is local, and runs modules with the Python running Ansible.

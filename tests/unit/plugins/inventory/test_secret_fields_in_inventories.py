@@ -9,8 +9,8 @@ import json
 
 from ansible_collections.ctcloud.cloud.plugins.inventory.ct_boxes import BOX_HOSTVARS
 from ansible_collections.ctcloud.cloud.plugins.inventory.cthings import DEVICE_HOSTVARS
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import REDACTED
-from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import ALL_SECRET_FIELDS
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import REDACTED
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.secret_fields import ALL_SECRET_FIELDS
 from ansible_collections.ctcloud.cloud.plugins.plugin_utils import records_cache
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import ct, errors, resource, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import ct, errors, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import resource
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import FakeServer
 
 # The directory holding ``ansible_collections``: worker processes import the collection from it.
-COLLECTIONS_ROOT = str(Path(os.path.abspath(errors.__file__)).parents[5])
+COLLECTIONS_ROOT = str(Path(os.path.abspath(errors.__file__)).parents[6])
 
 
 @pytest.fixture
@@ -50,12 +51,12 @@ def store_path(tmp_path):
 WORKER = r"""
 import json, os, sys, time
 config = json.loads(sys.argv[1])
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import CthingsClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import CtClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.cthings import CthingsClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError
 if config.get("kill_before_store"):
     import signal
-    from ansible_collections.ctcloud.cloud.plugins.module_utils import token_store
+    from ansible_collections.ctcloud.cloud.plugins.module_utils._api import token_store
     def die(self, entries):
         os.kill(os.getpid(), signal.SIGKILL)
     token_store.TokenStore._write = die

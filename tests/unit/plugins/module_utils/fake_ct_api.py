@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
 
 LOCATIONS = [
     {"id": "1001", "slug": "brighton-seafront-cafe-abc", "location_name": "Brighton Seafront Cafe", "town": "Brighton"},

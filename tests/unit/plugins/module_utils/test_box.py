@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import resource as resource_module
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import (
     REBOOT,
     SKIP,
     BoxResource,
@@ -25,8 +25,8 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.box import (
     skip_reason,
     validate_selection,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import resource as resource_module
 
 NOW = 1_700_000_000.0
 LOCATIONS = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.box import BoxReboots, plan_reboots, reboot_summary
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import ActionRunner, PlanRefusedError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import BoxReboots, plan_reboots, reboot_summary
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import ActionRunner, PlanRefusedError
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.test_box import NOW, make_box
 
 

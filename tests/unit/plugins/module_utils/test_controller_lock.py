@@ -10,10 +10,10 @@ import stat
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import controller_lock
-from ansible_collections.ctcloud.cloud.plugins.module_utils.controller_lock import LockError, held, lock_directory
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import TokenStoreError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import ensure_private_directory
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import ensure_private_directory
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import controller_lock
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.controller_lock import LockError, held, lock_directory
 
 
 def test_the_locks_live_beside_a_token_store_file(tmp_path):

@@ -11,11 +11,11 @@ import stat
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import ct as ct_module
-from ansible_collections.ctcloud.cloud.plugins.module_utils import oauth
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient, digest
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import ct as ct_module
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import oauth
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import CtClient, digest
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_LOCATION_LIST
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.conftest import run_workers
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import (
     CT_CLIENT,

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.cthings import CthingsClient
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.cthings import CthingsClient
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError, InputError
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.conftest import run_workers
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CTHINGS_CLIENT, Scripted, envelope
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.device import DeviceQuery, DeviceResource, checked_query, readings_window
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.device import DeviceQuery, DeviceResource, checked_query, readings_window
 
 DEVICE_ID = "127160a3-724a-44b7-a274-af4e6111bf90"
 ENTITY_ID = "4fa6d90b-3976-4eea-a444-541087d5c3b4"

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import engine
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import AmbiguousKeyError, Field, ImmutableFieldError, Shape, plan, plan_set
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import SHAPE as LOCATION
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import SHAPE as LOCATION
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import engine
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import AmbiguousKeyError, Field, ImmutableFieldError, Shape, plan, plan_set
 
 BATCH = Shape(
     "voucher",

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import SKIP, plan_actions
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import SHAPE as LOCATION
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import ActionResource, ActionRunner, PlanRefusedError, Resource
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import SHAPE as LOCATION
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import SKIP, plan_actions
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import ActionResource, ActionRunner, PlanRefusedError, Resource
 
 PUMPS = [
     {"name": "p1", "state": "running"},

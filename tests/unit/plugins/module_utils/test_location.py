@@ -10,10 +10,10 @@ import copy
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import KNOWN_AFTER_UPDATE, NOTHING, UPDATE
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource, from_reply, validate
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import DeleteRefusedError, Runner, SetApplyError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import LocationResource, from_reply, validate
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import KNOWN_AFTER_UPDATE, NOTHING, UPDATE
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import DeleteRefusedError, Runner, SetApplyError
 
 # As the dashboard shows them: no `state`, `archived` as 1/0 in a single-object reply, an integer id.
 SEEDED = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import plan_set
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import SHAPE, PurgeRefusedError, check_purge, is_archived
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import SHAPE, PurgeRefusedError, check_purge, is_archived
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import plan_set
 
 ARCHIVE = {"archive": lambda location: {"state": "archived"}, "delete": lambda location: None}
 

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import collect_ct_pages, collect_link_pages, followed_link, planned_link_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import collect_ct_pages, collect_link_pages, followed_link, planned_link_pages
 
 
 def ct_pages(total_items, per, last_next=None, grow_to=None):

@@ -10,11 +10,11 @@ import time
 import pytest
 import redis
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import redis_token_store, token_store
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient, digest
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import TokenStoreError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.redis_token_store import KEY_PREFIX, LEASE_PREFIX, RedisTokenStore
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import Sealer, StoreConflict, open_token_store
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import redis_token_store, token_store
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import CtClient, digest
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.redis_token_store import KEY_PREFIX, LEASE_PREFIX, RedisTokenStore
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import Sealer, StoreConflict, open_token_store
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.conftest import run_workers
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CT_CLIENT, INITIAL_REFRESH, Scripted
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.redis_server import RedisServer

@@ -9,9 +9,9 @@ import itertools
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import LocationResource
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import LocationResource
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import Runner
 
 NEW = {"name": "New Place", "address": "2 Side Road", "town": "Bath", "postcode": "BA2 2BB", "country": "gb", "state": "present"}
 

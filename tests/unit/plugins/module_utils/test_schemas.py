@@ -14,8 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import schemas
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import schemas
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
 
 SCHEMAS = {name: value for name, value in vars(schemas).items() if name.isupper() and isinstance(value, dict) and "type" in value}
 SAMPLES = [None, True, False, 0, 7, -3, 1.0, 2.5, "", "text", [], [1], {}, {"a": 1}]
@@ -94,10 +94,10 @@ def test_a_nonconforming_reply_is_explained_by_jsonschema():
 
 
 def test_conforming_replies_do_not_import_jsonschema():
-    root = str(Path(os.path.abspath(schemas.__file__)).parents[5])  # the directory holding ansible_collections
+    root = str(Path(os.path.abspath(schemas.__file__)).parents[6])  # the directory holding ansible_collections
     code = (
         "import sys\n"
-        "from ansible_collections.ctcloud.cloud.plugins.module_utils import schemas\n"
+        "from ansible_collections.ctcloud.cloud.plugins.module_utils._api import schemas\n"
         "assert schemas.HAS_JSONSCHEMA\n"
         "schemas.check(schemas.CTHINGS_DEVICE, {'id': 'x', 'name': None, 'active': True}, 'GET', 'u')\n"
         "schemas.check(schemas.CT_LOCATION_LIST, {'locations': [{'id': '1', 'location_name': 'n'}], '_links': {}}, 'GET', 'u')\n"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import REDACTED
-from ansible_collections.ctcloud.cloud.plugins.module_utils.secret_fields import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import REDACTED
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.secret_fields import (
     ALL_SECRET_FIELDS,
     SECRET_FIELDS,
     mask_secret_fields,

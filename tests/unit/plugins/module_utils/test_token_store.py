@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import TokenStoreError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import (
     KEY_ENV,
     Sealer,
     StoreConflict,
@@ -148,7 +148,7 @@ def test_missing_parent_directories_are_created_0700_under_a_permissive_umask(tm
 
 def test_a_store_of_another_user_is_refused_naming_the_chown(store_path, monkeypatch):
     _stored(store_path)
-    from ansible_collections.ctcloud.cloud.plugins.module_utils import token_store
+    from ansible_collections.ctcloud.cloud.plugins.module_utils._api import token_store
 
     monkeypatch.setattr(token_store.os, "geteuid", lambda: os.getuid() + 4242)
     with pytest.raises(TokenStoreError, match=r"belongs to uid \d+, not to uid \d+ running Ansible.*chown") as caught:

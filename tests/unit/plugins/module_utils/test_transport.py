@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import transport
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import Transport
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import Scripted
 
 PATH = "/plain/thing"
@@ -76,7 +76,7 @@ def test_get_gives_up_after_bounded_attempts_with_the_last_status(fake):
 
 
 def test_retry_after_is_capped(fake, monkeypatch):
-    from ansible_collections.ctcloud.cloud.plugins.module_utils import transport
+    from ansible_collections.ctcloud.cloud.plugins.module_utils._api import transport
 
     monkeypatch.setattr(transport, "RETRY_AFTER_CAP", 0.2)
     fake.state.script("GET", PATH, Scripted(429, None, {"Retry-After": "3600"}), Scripted(200, {}))
@@ -135,7 +135,7 @@ def test_a_get_timing_out_on_every_retry_says_so_without_pool_noise(fake, monkey
 
 
 def test_an_unreachable_host_fails_after_a_few_connect_retries_not_the_whole_budget(monkeypatch):
-    from ansible_collections.ctcloud.cloud.plugins.module_utils import transport
+    from ansible_collections.ctcloud.cloud.plugins.module_utils._api import transport
 
     monkeypatch.setattr(transport, "BACKOFF_FACTOR", 0.25)  # the real backoff, to bound the real wait
     with socket.socket() as sock:
@@ -188,7 +188,7 @@ def test_a_stalled_get_is_tried_three_times_not_nine(fake):
 def test_a_connection_reset_is_described_by_its_cause_not_by_its_wrappers():
     from urllib3.exceptions import ProtocolError
 
-    from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import _innermost_reason
+    from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import _innermost_reason
 
     reset = ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
     assert _innermost_reason(reset) == "[Errno 104] Connection reset by peer"

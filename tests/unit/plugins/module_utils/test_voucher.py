@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import CREATE, NOTHING, UPDATE, AmbiguousKeyError, ImmutableFieldError, plan
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Runner
-from ansible_collections.ctcloud.cloud.plugins.module_utils.voucher import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.voucher import (
     ENTRY_OPTIONS,
     SHAPE,
     VoucherResource,
     check_combination,
     validate,
 )
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import CREATE, NOTHING, UPDATE, AmbiguousKeyError, ImmutableFieldError, plan
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import Runner
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_ct_api import FakeCtApi, batch
 
 NEW_TIME = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import WaitTimeoutError, wait_until
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import WaitTimeoutError, wait_until
 
 
 class FakeClock:

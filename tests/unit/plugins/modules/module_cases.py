@@ -54,7 +54,8 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 # The one place these tests name module_utils: the pauses a module sleeps between reads and retries.
-from ansible_collections.ctcloud.cloud.plugins.module_utils import ct, resource, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import ct, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import resource
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import (
     CT_CLIENT,
     CTHINGS_CLIENT,

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import CtClient, digest
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import CtClient, digest
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import InputError
 from ansible_collections.ctcloud.cloud.plugins.modules import ct_auth
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CT_CLIENT, FakeServer
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.modules.module_runner import run_main

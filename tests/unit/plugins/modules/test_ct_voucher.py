@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import module_base, resource
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import KNOWN_AFTER_CREATE
+from ansible_collections.ctcloud.cloud.plugins.module_utils import module_base
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import resource
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import KNOWN_AFTER_CREATE
 from ansible_collections.ctcloud.cloud.plugins.modules import ct_voucher, ct_voucher_info
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_ct_api import FakeCtApi, batch
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.modules.module_runner import run_main

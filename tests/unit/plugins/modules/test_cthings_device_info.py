@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils import module_base
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, InputError
 from ansible_collections.ctcloud.cloud.plugins.modules import cthings_device_info as module
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.modules.module_runner import run_main
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ansible_collections.ctcloud.cloud.plugins.doc_fragments.cthings import ModuleDocFragment
-from ansible_collections.ctcloud.cloud.plugins.module_utils import errors, transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import errors, transport
 from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import documented_options, load_source
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CTHINGS_CLIENT, FakeServer, Scripted, envelope
 

@@ -40,20 +40,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import ActionPlan, action_batches, plan_actions
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.location import find_location, missing_location
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors, with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import concurrently
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_BOX, CT_BOX_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location, missing_location
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import ActionPlan, action_batches, plan_actions
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import (
     ActionResource,
     PlanRefusedError,
     WaitTimeoutError,
     converge,
     wait_until,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_BOX, CT_BOX_LIST
 
 BOX_STATES = ("online", "offline", "splash_only", "new", "processing", "rebooting", "upgrading")
 UP_STATES = frozenset(("online", "splash_only"))  # serving clients: the states a reboot starts from and returns to

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
 
 # jsonschema is imported only to explain a reply that does not conform: importing it
 # costs about 30 ms, a tenth of a small module's run (tests/benchmark, "one GET task").

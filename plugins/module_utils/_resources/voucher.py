@@ -19,12 +19,13 @@ import math
 import re
 from typing import Any, ContextManager, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import controller_lock, validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, ImmutableFieldError, Shape, canonical_name, plan
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import Resource
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors, with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state import controller_lock
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import UPDATE, Field, ImmutableFieldError, Shape, canonical_name, plan
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import Resource
 
 ACCESS_TYPES = {"time": 1, "data": 2}
 _ACCESS_NAMES = {number: name for name, number in ACCESS_TYPES.items()}

@@ -52,7 +52,7 @@ import tempfile
 from typing import Any, Dict, Iterator, Optional, Tuple
 from urllib.parse import unquote
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import REDACTED, TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import REDACTED, TokenStoreError
 
 try:
     import fcntl
@@ -181,7 +181,7 @@ def open_token_store(location: str | None = None, key: str | None = None) -> Any
     if location is None:
         location = os.environ.get("CTCLOUD_TOKEN_STORE") or None
     if is_redis_url(location):
-        from ansible_collections.ctcloud.cloud.plugins.module_utils.redis_token_store import RedisTokenStore
+        from ansible_collections.ctcloud.cloud.plugins.module_utils._api.redis_token_store import RedisTokenStore
 
         return RedisTokenStore(location, sealer)  # type: ignore[arg-type]
     path = os.path.expanduser(os.path.expandvars(location)) if location else None

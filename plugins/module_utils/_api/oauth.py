@@ -27,11 +27,11 @@ import hmac
 import time
 from typing import Any, Callable, TypeVar
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, TokenStoreError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import check
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import StoreConflict, TokenStore, Transaction
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import DEFAULT_WORKERS
-from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import origin
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError, TokenStoreError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import check
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import StoreConflict, TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import DEFAULT_WORKERS
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.validation import origin
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError, redact_url
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError, InputError, redact_url
 
 _DIGITS = re.compile(r"^[0-9]{1,18}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")

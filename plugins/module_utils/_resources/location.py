@@ -21,12 +21,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.ct import field_errors, with_booleans
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import UPDATE, Field, Plan, SetPlan, Shape, canonical_name
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.resource import DeleteRefusedError, Resource
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_LOCATION, CT_LOCATION_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors, with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_LOCATION, CT_LOCATION_LIST
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import UPDATE, Field, Plan, SetPlan, Shape, canonical_name
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import DeleteRefusedError, Resource
 
 # state option -> API state; "absent" never reaches the API (it deletes). The API's `archived` mirrors `state`
 # (docs/api-contract.md, "archive / restore"): SHAPE derives it, so that check mode predicts it too.

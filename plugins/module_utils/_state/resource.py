@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import (
     CREATE,
     DELETE,
     NOTHING,
@@ -32,7 +33,6 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.engine import (
     plan_actions,
     plan_set,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, CtCloudError, InputError
 
 CONVERGE_ATTEMPTS = 5
 CONVERGE_PAUSE = 0.25  # seconds, doubled per attempt

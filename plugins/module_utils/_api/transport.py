@@ -28,7 +28,7 @@ import ssl
 import traceback
 from typing import Any, Callable, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError
 
 try:
     import requests

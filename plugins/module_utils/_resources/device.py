@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import concurrently
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import concurrently
 
 # A UUID-shaped entity is an id (the API's filter); anything else is an entity's name.
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import REDACTED
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import REDACTED
 
 # Per cloud, the record fields docs/api-contract.md ("Secret fields") marks secret: CT's location `meraki_secret`
 # (the shared secret of the location's Meraki access points); none of cThings'. Matched at any depth of a

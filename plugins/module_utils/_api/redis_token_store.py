@@ -38,8 +38,8 @@ import time
 import traceback
 from typing import Any, Iterator
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import TokenStoreError, redact
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import TokenStoreError, redact
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import (
     Sealer,
     StoreConflict,
     Transaction,

@@ -39,19 +39,19 @@ from secrets import token_urlsafe
 from typing import Any, Mapping
 from urllib.parse import quote, urlencode
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.oauth import (
     BearerClient,
     StaticTokenProvider,
     TokenProvider,
     describe_oauth_error,
     oauth_error_code,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CT_PER_PAGE_MAX, collect_ct_pages
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import CT_TOKEN, check
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import Transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import CT_PER_PAGE_MAX, collect_ct_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_TOKEN, check
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import TokenStore, Transaction, open_token_store
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import Transport
 
 DEFAULT_API_URL = "https://api.ctapp.io/api/v1"
 DEFAULT_AUTH_URL = "https://id.ctapp.io"

@@ -29,7 +29,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError, InputError
 
 CREATE = "create"
 UPDATE = "update"

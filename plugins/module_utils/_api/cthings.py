@@ -18,16 +18,16 @@ import time
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import ApiError, AuthError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.oauth import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError, InputError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.oauth import (
     BearerClient,
     TokenProvider,
     basic_credentials,
     describe_oauth_error,
     oauth_error_code,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.pagination import CTHINGS_LIMIT_MAX, collect_link_pages
-from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import CTHINGS_LIMIT_MAX, collect_link_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import (
     CTHINGS_DEVICE,
     CTHINGS_DEVICE_LIST,
     CTHINGS_ENVELOPE,
@@ -35,9 +35,9 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils.schemas import (
     CTHINGS_TOKEN,
     check,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import TokenStore, Transaction, open_token_store
-from ansible_collections.ctcloud.cloud.plugins.module_utils.transport import DEFAULT_WORKERS, Transport
-from ansible_collections.ctcloud.cloud.plugins.module_utils.validation import credential, service_url, token_from_server, uuid_value
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import TokenStore, Transaction, open_token_store
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import DEFAULT_WORKERS, Transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.validation import credential, service_url, token_from_server, uuid_value
 
 try:
     from requests.auth import HTTPBasicAuth

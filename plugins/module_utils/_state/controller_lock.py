@@ -27,8 +27,8 @@ import os
 import time
 from typing import Callable, Iterator, Mapping
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils.errors import CtCloudError
-from ansible_collections.ctcloud.cloud.plugins.module_utils.token_store import (
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import (
     check_private_file,
     default_path,
     ensure_private_directory,
