@@ -228,108 +228,29 @@ batches:
 
 import time
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import CtCloudError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import (
-    REBOOT,
-    UNREACHABLE_STATES,
-    BoxResource,
-    RebootFailure,
-    batches,
-    describe,
-    plan_reboots,
-    validate_selection,
-)
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.box import BoxReboots, BoxResource, RebootFailure, reboot_summary, validate_reboot
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import ActionRunner, PlanRefusedError
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
-
-
-def summary(results, check_mode):
-    return {
-        "boxes": results,
-        "rebooted": [r["slug"] for r in results if r["rebooted"] or (check_mode and r["action"] == REBOOT)],
-        # Not "skipped": Ansible takes a truthy result["skipped"] for a skipped task (recap, callbacks, `is skipped`).
-        "skipped_boxes": [r["slug"] for r in results if r["action"] != REBOOT],
-        "batches": len(batches(results)),
-    }
-
-
-def _plural(count, word):
-    return f"{count} {word}{'' if count == 1 else 'es' if word.endswith('x') or word.endswith('ch') else 's'}"
-
-
-def message(result, check_mode, wait):
-    rebooted, batch_count, skipped = len(result["rebooted"]), result["batches"], len(result["skipped_boxes"])
-    tail = f"; {skipped} skipped" if skipped else ""
-    if not rebooted:
-        return f"Nothing to reboot{tail}" + (" (check mode)" if check_mode else "")
-    done = f"{_plural(rebooted, 'box')} in {_plural(batch_count, 'batch')}"
-    if check_mode:
-        return f"Would reboot {done}{tail} (check mode, nothing was sent)"
-    return f"Rebooted {done}, {'all back online' if wait else 'not waited for'}{tail}"
-
-
-def plan_diff(results, wait):
-    """The reboot plan as text, batch by batch, so that --diff names every box (skipped ones as context lines).
-
-    It is the plan, not a report: the same in check mode and in the run that carries it out.
-    """
-    planned = batches(results)
-    outcome = "reboot, then wait until it is back up" if wait else "reboot"
-    before, after = [], []
-    for number, batch in enumerate(planned, 1):
-        header = f"batch {number} of {len(planned)}:"
-        before.append(header)
-        after.append(header)
-        for r in batch:
-            label = f"  {r['slug']} (MAC {r['mac'] or r['calledstationid']}, location {r['location_slug'] or 'none'})"
-            before.append(f"{label}: {r['state_before']}")
-            after.append(f"{label}: {outcome}")
-    skipped = [f"  {r['slug']} ({r['state_before']}): {r['reason']}" for r in results if r["action"] != REBOOT]
-    if skipped:
-        before += ["skipped:", *skipped]
-        after += ["skipped:", *skipped]
-    return {"before_header": "CT boxes", "after_header": "reboot plan", "before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
-
-
-def validated(params):
-    """Every option checked before any request."""
-    selection = validate_selection(params["slug"], params["id"], params["mac"], params["location"])
-    if params["batch_size"] is not None:
-        validation.integer(params["batch_size"], "batch_size", 1, 100000)
-        if not params["wait"]:
-            raise InputError("batch_size needs wait: true; without waiting, every batch would be down at the same time", "batch_size")
-    validation.integer(params["wait_timeout"], "wait_timeout", 0, 86400)
-    if params["skip_if_rebooted_within"] is not None:
-        validation.integer(params["skip_if_rebooted_within"], "skip_if_rebooted_within", 0, 10 * 365 * 86400)
-    return selection
 
 
 def run(module):
     p = module.params
-    selection = validated(p)
-    resource = BoxResource(module.client)
-    boxes = resource.select(selection)
-    results = plan_reboots(boxes, time.time(), p["batch_size"], p["skip_if_rebooted_within"])
-    if p["fail_on_offline"]:
-        unreachable = [box for box in boxes if box.get("state") in UNREACHABLE_STATES]
-        if unreachable:
-            names = "; ".join(f"{describe(box)} is {box['state']}" for box in unreachable)
-            failure = CtCloudError(f"fail_on_offline: {names}; nothing was rebooted", {"offline": [box["slug"] for box in unreachable]})
-            module.fail(failure, **summary(results, module.check_mode))
-    to_reboot = [r for r in results if r["action"] == REBOOT]
-    if module.check_mode:
-        for result in to_reboot:
-            result["state_after"] = "online" if p["wait"] else "rebooting"
-    else:
-        try:
-            resource.run(results, {box["slug"]: box for box in boxes}, p["wait"], p["wait_timeout"], p["fail_on_offline"])
-        except RebootFailure as exc:
-            module.fail(exc, changed=any(r["rebooted"] for r in results), **summary(results, module.check_mode))
-    result = summary(results, module.check_mode)
-    result["changed"] = bool(result["rebooted"])
-    result["msg"] = message(result, module.check_mode, p["wait"])
+    selection = validate_reboot(p)
+    boxes = BoxResource(module.client)
+    selected = boxes.select(selection)
+    # The clock skip_if_rebooted_within reads, taken once the boxes are read.
+    reboots = BoxReboots(boxes, time.time(), p["wait"], p["wait_timeout"], p["fail_on_offline"], p["skip_if_rebooted_within"])
+    runner = ActionRunner(reboots, module.check_mode)
+    plan = runner.plan(selected, p["batch_size"])
+    try:
+        runner.apply(plan)
+    except PlanRefusedError as exc:
+        module.fail(exc, **reboot_summary(plan))
+    except RebootFailure as exc:
+        module.fail(exc, changed=plan.changed, **reboot_summary(plan))
+    result = dict(reboot_summary(plan), changed=plan.changed, msg=runner.message(plan))
     if module.diff_mode:
-        result["diff"] = plan_diff(results, p["wait"])
+        result["diff"] = runner.diff(plan)
     return result
 
 

@@ -214,111 +214,28 @@ readings_window:
   sample: {"from": "2024-03-01T00:00:00", "to": "2024-03-08T00:00:00"}
 """
 
-import re
-from datetime import datetime, timedelta, timezone
-
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, InputError
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import concurrently
+from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.device import (
+    LISTING_FILTERS,
+    DeviceResource,
+    checked_query,
+    readings_time,
+    readings_window,
+)
 from ansible_collections.ctcloud.cloud.plugins.module_utils.module_base import CtCloudModule
 
-# A UUID-shaped entity is an id (the API's filter); anything else is an entity's name.
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-READINGS_FORMAT = "%Y-%m-%dT%H:%M:%S"
-READINGS_MAX_WINDOW = timedelta(days=31)
-LISTING_FILTERS = ("entity", "type", "active", "name")
-
-
-def readings_time(value, field):
-    """A readings bound as the API wants it: ``YYYY-MM-DDTHH:MM:SS``, no zone."""
-    text = value.strip() if isinstance(value, str) else ""
-    try:
-        parsed = datetime.strptime(text, READINGS_FORMAT)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise InputError(f"{field} must be a time like 2024-03-01T00:00:00 (no time zone, no fraction), got {value!r}", field)
-    return parsed
-
-
-def readings_window(start, end, now=None):
-    """(from, to) as API strings, after defaults and checks. ``now`` is naive UTC."""
-    upper = readings_time(end, "to") if end is not None else (now or datetime.now(timezone.utc).replace(tzinfo=None)).replace(microsecond=0)
-    lower = readings_time(start, "from") if start is not None else upper - timedelta(days=1)
-    if lower >= upper:
-        raise InputError(f"from ({lower.strftime(READINGS_FORMAT)}) must be before to ({upper.strftime(READINGS_FORMAT)})", "from")
-    if upper - lower > READINGS_MAX_WINDOW:
-        raise InputError(f"the readings window from {lower.strftime(READINGS_FORMAT)} to {upper.strftime(READINGS_FORMAT)} is longer than 31 days", "to")
-    return lower.strftime(READINGS_FORMAT), upper.strftime(READINGS_FORMAT)
-
-
-def checked_params(p):
-    """The user's input, checked and normalized; raises InputError before anything is sent."""
-    wanted = {
-        "id": validation.uuid_value(p["id"], "id") if p["id"] is not None else None,
-        "entity": None,
-        "entity_name": None,
-        "type": validation.text(p["type"], "type", 1) if p["type"] is not None else None,
-        "active": p["active"],
-        "name": validation.text(p["name"], "name", 1) if p["name"] is not None else None,
-        "window": None,
-    }
-    if p["entity"] is not None:
-        entity = validation.text(p["entity"], "entity", 1)
-        if UUID.match(entity):
-            wanted["entity"] = validation.uuid_value(entity, "entity")
-        else:
-            wanted["entity_name"] = entity
-    if p["readings"]:
-        wanted["window"] = readings_window(p["from"], p["to"])
-    elif p["from"] is not None or p["to"] is not None:
-        raise InputError("from and to choose the readings window: set readings: true to read readings", "from" if p["from"] is not None else "to")
-    return wanted
-
-
-def find_devices(client, wanted):
-    if wanted["id"] is not None:
-        try:
-            return [client.get_device(wanted["id"])]
-        except ApiError as exc:
-            if exc.status == 404:
-                return []
-            raise
-    devices = client.list_devices(entity=wanted["entity"], type_key=wanted["type"], active=wanted["active"])
-    if wanted["entity_name"] is not None:
-        devices = [device for device in devices if _same_text(_entity_name(device), wanted["entity_name"])]
-    if wanted["name"] is not None:
-        devices = [device for device in devices if _same_text(device.get("name"), wanted["name"])]
-    return devices
-
-
-def _entity_name(device):
-    entity = device.get("entity")
-    return entity.get("name") if isinstance(entity, dict) else None
-
-
-def _same_text(value, wanted):
-    return isinstance(value, str) and value.strip() == wanted
-
-
-def add_readings(client, devices, window):
-    start, end = window
-
-    def read(device):
-        return client.device_readings(device["id"], start, end)
-
-    for device, readings in zip(devices, concurrently(read, devices, client.workers)):
-        device["readings"] = readings
+# The window helpers moved to the device adapter; they stay importable from here, where they were.
+__all__ = ["readings_time", "readings_window"]
 
 
 def run(module):
-    wanted = checked_params(module.params)
-    devices = find_devices(module.client, wanted)
+    query = checked_query(module.params)
+    resource = DeviceResource(module.client)
+    devices = resource.find(query)
     result = {"changed": False, "devices": devices}
-    if wanted["window"] is not None:
+    if query.window is not None:
         if devices:
-            add_readings(module.client, devices, wanted["window"])
-        result["readings_window"] = {"from": wanted["window"][0], "to": wanted["window"][1]}
+            resource.add_readings(devices, query.window)
+        result["readings_window"] = {"from": query.window[0], "to": query.window[1]}
     return result
 
 

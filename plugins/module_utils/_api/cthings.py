@@ -26,7 +26,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils._api.oauth import (
     describe_oauth_error,
     oauth_error_code,
 )
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import CTHINGS_LIMIT_MAX, DEFAULT_WORKERS, collect_link_pages
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import CTHINGS_LIMIT_MAX, collect_link_pages
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import (
     CTHINGS_DEVICE,
     CTHINGS_DEVICE_LIST,
@@ -36,7 +36,7 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import 
     check,
 )
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import TokenStore, Transaction, open_token_store
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import Transport
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import DEFAULT_WORKERS, Transport
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.validation import credential, service_url, token_from_server, uuid_value
 
 try:

@@ -28,9 +28,9 @@ import time
 from typing import Any, Callable, TypeVar
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, AuthError, TokenStoreError
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import DEFAULT_WORKERS
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import check
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.token_store import StoreConflict, TokenStore, Transaction
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import DEFAULT_WORKERS
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.validation import origin
 
 T = TypeVar("T")

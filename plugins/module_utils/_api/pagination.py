@@ -28,12 +28,12 @@ from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, redact_url
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.transport import DEFAULT_WORKERS
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.validation import origin
 
 CT_PER_PAGE_MAX = 100  # assumed: larger `per` is clamped by the server
 CTHINGS_LIMIT_MAX = 1000  # assumed: larger `limit` is clamped by the server
 MAX_PAGES = 100000
-DEFAULT_WORKERS = 4
 
 
 def concurrently(function: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:

@@ -54,6 +54,9 @@ BACKOFF_MAX = 10.0
 BACKOFF_JITTER = 0.25
 RETRY_AFTER_CAP = 60.0  # a server asking for more is treated as asking for a minute
 REPLAY_SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"))
+# Requests a client keeps in flight at once (pages, per-device reads). Here, at the bottom of the API layer,
+# because both the OAuth client base and pagination take it: neither should reach sideways into the other.
+DEFAULT_WORKERS = 4
 
 # describe_error(status, parsed_json_or_None, text) -> a sentence for the user
 ErrorDescriber = Callable[[int, Any, str], str]

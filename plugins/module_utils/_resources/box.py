@@ -46,7 +46,14 @@ from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import A
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.pagination import concurrently
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_BOX, CT_BOX_LIST
 from ansible_collections.ctcloud.cloud.plugins.module_utils._resources.location import find_location, missing_location
-from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import WaitTimeoutError, converge, wait_until
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import ActionPlan, action_batches, plan_actions
+from ansible_collections.ctcloud.cloud.plugins.module_utils._state.resource import (
+    ActionResource,
+    PlanRefusedError,
+    WaitTimeoutError,
+    converge,
+    wait_until,
+)
 
 BOX_STATES = ("online", "offline", "splash_only", "new", "processing", "rebooting", "upgrading")
 UP_STATES = frozenset(("online", "splash_only"))  # serving clients: the states a reboot starts from and returns to
@@ -217,41 +224,34 @@ def plan_reboots(
     rebooted_within: float | None = None,
 ) -> list[dict[str, Any]]:
     """One result per box, in selection order: reboot (with its batch number) or skip (with the reason)."""
-    results = []
-    rebooting = 0
-    size = batch_size or len(boxes) or 1
-    for box in boxes:
-        reason = skip_reason(box, now, rebooted_within)
-        result = {
-            "slug": box.get("slug"),
-            "id": box.get("id"),
-            "mac": box_mac(box),
-            "calledstationid": box.get("calledstationid"),
-            "location_id": box.get("location_id"),
-            "location_slug": box.get("location_slug"),
-            "description": box.get("description"),
-            "action": SKIP if reason else REBOOT,
-            "reason": reason,
-            "batch": None if reason else rebooting // size + 1,
-            "rebooted": False,
-            "back_online": None,
-            "state_before": box.get("state"),
-            "state_after": box.get("state") if reason else None,
-            "seconds_to_online": None,
-        }
-        if not reason:
-            rebooting += 1
-        results.append(result)
-    return results
+    return plan_actions(boxes, REBOOT, lambda box: skip_reason(box, now, rebooted_within), reboot_record, batch_size, "rebooted", "slug").steps
+
+
+def reboot_record(box: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:
+    """A box's entry of the module's ``boxes`` result, with the engine's decision (action, reason, batch)."""
+    reason = decision["reason"]
+    return {
+        "slug": box.get("slug"),
+        "id": box.get("id"),
+        "mac": box_mac(box),
+        "calledstationid": box.get("calledstationid"),
+        "location_id": box.get("location_id"),
+        "location_slug": box.get("location_slug"),
+        "description": box.get("description"),
+        "action": decision["action"],
+        "reason": reason,
+        "batch": decision["batch"],
+        "rebooted": False,
+        "back_online": None,
+        "state_before": box.get("state"),
+        "state_after": box.get("state") if reason else None,
+        "seconds_to_online": None,
+    }
 
 
 def batches(results: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The results to reboot, grouped by batch number, in order."""
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    for result in results:
-        if result["action"] == REBOOT:
-            grouped.setdefault(result["batch"], []).append(result)
-    return [grouped[number] for number in sorted(grouped)]
+    return action_batches(results, REBOOT)
 
 
 def has_mac(box: Mapping[str, Any], mac: str | None) -> bool:
@@ -484,3 +484,90 @@ def _not_started(later: Sequence[list[dict[str, Any]]]) -> str:
         return ""
     boxes = f"{count} box{'es' if count > 1 else ''} in {len(later)} later batch{'es' if len(later) > 1 else ''}"
     return f"; {boxes} {'were' if count > 1 else 'was'} not rebooted"
+
+
+# -- the reboot as an engine action --------------------------------------------
+
+
+def validate_reboot(params: Mapping[str, Any]) -> Selection:
+    """Every option of a reboot checked before any request; returns the selection."""
+    selection = validate_selection(params["slug"], params["id"], params["mac"], params["location"])
+    if params["batch_size"] is not None:
+        validation.integer(params["batch_size"], "batch_size", 1, 100000)
+        if not params["wait"]:
+            raise InputError("batch_size needs wait: true; without waiting, every batch would be down at the same time", "batch_size")
+    validation.integer(params["wait_timeout"], "wait_timeout", 0, 86400)
+    if params["skip_if_rebooted_within"] is not None:
+        validation.integer(params["skip_if_rebooted_within"], "skip_if_rebooted_within", 0, 10 * 365 * 86400)
+    return selection
+
+
+class BoxReboots(ActionResource):
+    """The reboot of selected boxes as an action the engine plans (:func:`~.engine.plan_actions`) and the
+    :class:`~.resource.ActionRunner` carries out; :class:`BoxResource` does the reads and the rolling batches."""
+
+    action = REBOOT
+    done = "rebooted"
+    key = "slug"
+    noun = "box"
+    subject = "CT boxes"
+
+    def __init__(
+        self,
+        boxes: BoxResource,
+        now: float,
+        wait: bool = True,
+        wait_timeout: float = 300,
+        fail_on_offline: bool = False,
+        rebooted_within: float | None = None,
+    ) -> None:
+        self.boxes = boxes
+        self.now = now  # the clock skip_if_rebooted_within compares boot times with, read once
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.fail_on_offline = fail_on_offline
+        self.rebooted_within = rebooted_within
+
+    def skip_reason(self, obj: Mapping[str, Any]) -> str | None:
+        return skip_reason(obj, self.now, self.rebooted_within)
+
+    def record(self, obj: Mapping[str, Any], decision: dict[str, Any]) -> dict[str, Any]:
+        return reboot_record(obj, decision)
+
+    def refuse(self, plan: ActionPlan) -> None:
+        # fail_on_offline is about the selection as read: a box that cannot reboot now fails the task before any is sent.
+        if not self.fail_on_offline:
+            return
+        unreachable = [box for box in plan.objects if box.get("state") in UNREACHABLE_STATES]
+        if unreachable:
+            names = "; ".join(f"{describe(box)} is {box['state']}" for box in unreachable)
+            raise PlanRefusedError(f"fail_on_offline: {names}; nothing was rebooted", {"offline": [box["slug"] for box in unreachable]})
+
+    def predicted(self, step: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"state_after": "online" if self.wait else "rebooting"}
+
+    def carry_out(self, plan: ActionPlan) -> None:
+        self.boxes.run(plan.steps, {box["slug"]: box for box in plan.objects}, self.wait, self.wait_timeout, self.fail_on_offline)
+
+    def outcome(self) -> str:
+        return "reboot, then wait until it is back up" if self.wait else "reboot"
+
+    def detail(self, step: Mapping[str, Any]) -> str:
+        return f"MAC {step['mac'] or step['calledstationid']}, location {step['location_slug'] or 'none'}"
+
+    def state(self, step: Mapping[str, Any]) -> Any:
+        return step["state_before"]
+
+    def afterwards(self) -> str:
+        return "all back online" if self.wait else "not waited for"
+
+
+def reboot_summary(plan: ActionPlan) -> dict[str, Any]:
+    """The module's result lists, from the plan (carried out, or predicted in check mode)."""
+    return {
+        "boxes": plan.steps,
+        "rebooted": plan.names(plan.carried_out),
+        # Not "skipped": Ansible takes a truthy result["skipped"] for a skipped task (recap, callbacks, `is skipped`).
+        "skipped_boxes": plan.names(plan.skipped),
+        "batches": len(plan.batches),
+    }

@@ -22,7 +22,7 @@ import re
 from typing import Any, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors, with_booleans
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_LOCATION, CT_LOCATION_LIST
 from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import UPDATE, Field, Plan, SetPlan, Shape, canonical_name
@@ -161,6 +161,11 @@ def from_reply(location: dict[str, Any]) -> dict[str, Any]:
 
 
 class LocationResource(Resource):
+    api_name = "CT"
+
+    def field_errors(self, exc: ApiError) -> dict[str, list[str]]:
+        return field_errors(exc)  # CT's 422 body: {"errors": {field: [message]}}
+
     shape = SHAPE
     new_defaults = {"id": None, "slug": None, "state": "active", "archived": False}
     required_on_create = ("name", "address", "town", "postcode", "country")
@@ -187,6 +192,7 @@ class LocationResource(Resource):
                 exc,
                 f"location {current.get('location_name')!r} (id {current.get('id')})",
                 "Archive instead (state: archived): an archived location keeps its data and can be restored",
+                self.api_name,
             ) from None
 
     def invalid_for_create(self, options: Mapping[str, Any], where: str = "") -> list[str]:

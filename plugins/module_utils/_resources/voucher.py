@@ -20,7 +20,7 @@ import re
 from typing import Any, ContextManager, Mapping
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api import validation
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import with_booleans
+from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors, with_booleans
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.schemas import CT_CODE_LIST, CT_VOUCHER, CT_VOUCHER_LIST
 from ansible_collections.ctcloud.cloud.plugins.module_utils._state import controller_lock
@@ -199,6 +199,11 @@ def check_combination(options: Mapping[str, Any], current: Mapping[str, Any] | N
 
 class VoucherResource(Resource):
     """The voucher batches of one location (its numeric id)."""
+
+    api_name = "CT"
+
+    def field_errors(self, exc: ApiError) -> dict[str, list[str]]:
+        return field_errors(exc)  # CT's 422 body: {"errors": {field: [message]}}
 
     shape = SHAPE
     required_on_create = ("batch_name", "description", "quantity", "access_type", "session_timeout", "code_length", "splash_page_id")

@@ -14,7 +14,9 @@ Vocabulary:
   API field (``location_address``), with how to compare and convert it;
 - a :class:`Shape` is a resource's fields and natural key;
 - :func:`plan` decides create / update / delete / nothing for one object;
-- :func:`plan_set` does it for a whole declared set, with purge.
+- :func:`plan_set` does it for a whole declared set, with purge;
+- :func:`plan_actions` plans an action (a reboot) rather than field values: which
+  objects get it, in which batch, and which are skipped and why (:class:`ActionPlan`).
 
 Only options the user gave are compared and sent: an option left unset (None)
 never means "set this field to null".
@@ -387,3 +389,140 @@ def plan_set(
             plans.append(plan(shape, obj, purge(dict(obj)), new_defaults))
             labels.append(str(shape.key_of(obj)))
     return SetPlan(shape, plans, labels)
+
+
+# -- actions -----------------------------------------------------------------
+#
+# Some changes are not field values but actions (a reboot): sent twice, they happen twice, so there is
+# nothing to compare and no "after" object. What is planned is, per object, whether the action is done
+# (in which batch) or skipped (and why); check mode and the diff are renderings of that plan, as for fields.
+
+SKIP = "skip"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 'es' if noun.endswith(('x', 'ch')) else 's'}"
+
+
+@dataclass
+class ActionPlan:
+    """An action on each of several objects, in batches.
+
+    ``steps`` are one record per object, in the order given. The engine owns three keys of a record:
+    ``action`` (the action, or ``SKIP``), ``reason`` (why it is skipped, or why a planned action did not
+    happen) and ``batch`` (1, 2, ... or None when skipped); ``done`` names the key the adapter sets once the
+    action was carried out (``rebooted``), and ``key`` the one that names the object. The rest of a record is
+    the adapter's, so the records can be a module's result entries as they are.
+    """
+
+    action: str  # the verb: "reboot"
+    done: str  # the record key that says it was carried out, also the past tense in messages: "rebooted"
+    key: str  # the record key that names the object in lists and the diff
+    steps: list[dict[str, Any]]
+    objects: list[dict[str, Any]] = field(default_factory=list)  # the objects as read, one per step
+    # True until the runner carries the plan out: a check-mode plan stays a prediction to the end.
+    predicting: bool = True
+
+    @property
+    def acting(self) -> list[dict[str, Any]]:
+        return [step for step in self.steps if step["action"] == self.action]
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        return [step for step in self.steps if step["action"] != self.action]
+
+    @property
+    def batches(self) -> list[list[dict[str, Any]]]:
+        """The steps that act, grouped by batch number, in order."""
+        return action_batches(self.steps, self.action)
+
+    @property
+    def carried_out(self) -> list[dict[str, Any]]:
+        """The steps the action was (or, while predicting, would be) carried out on."""
+        return self.acting if self.predicting else [step for step in self.steps if step.get(self.done)]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.carried_out)
+
+    def names(self, steps: Iterable[Mapping[str, Any]]) -> list[Any]:
+        return [step[self.key] for step in steps]
+
+    def predict(self, after: Callable[[dict[str, Any]], Mapping[str, Any]]) -> None:
+        """Check mode: each acting step shows ``after(step)``, what it will be once the action is done."""
+        for step in self.acting:
+            step.update(after(step))
+
+    def message(self, noun: str, check_mode: bool, outcome: str) -> str:
+        """One sentence: what was done (``outcome`` is added, "all back online"), or in check mode what would be."""
+        count, batch_count, skipped = len(self.carried_out), len(self.batches), len(self.skipped)
+        tail = f"; {skipped} skipped" if skipped else ""
+        if not count:
+            return f"Nothing to {self.action}{tail}" + (" (check mode)" if check_mode else "")
+        what = f"{_plural(count, noun)} in {_plural(batch_count, 'batch')}"
+        if check_mode:
+            return f"Would {self.action} {what}{tail} (check mode, nothing was sent)"
+        return f"{self.done.capitalize()} {what}, {outcome}{tail}"
+
+    def diff(
+        self,
+        subject: str,
+        outcome: str,
+        detail: Callable[[Mapping[str, Any]], str],
+        state: Callable[[Mapping[str, Any]], Any],
+    ) -> dict[str, Any]:
+        """The plan as text, batch by batch, so that --diff names every object (skipped ones as context lines).
+
+        Before is each object's ``state``, after the ``outcome`` of the action; ``detail`` says which object it
+        is (in parentheses after its name). It is the plan, not a report: the same in check mode and in the run.
+        """
+        planned = self.batches
+        before, after = [], []
+        for number, batch in enumerate(planned, 1):
+            header = f"batch {number} of {len(planned)}:"
+            before.append(header)
+            after.append(header)
+            for step in batch:
+                label = f"  {step[self.key]} ({detail(step)})"
+                before.append(f"{label}: {state(step)}")
+                after.append(f"{label}: {outcome}")
+        skipped = [f"  {step[self.key]} ({state(step)}): {step['reason']}" for step in self.skipped]
+        if skipped:
+            before += ["skipped:", *skipped]
+            after += ["skipped:", *skipped]
+        return {"before_header": subject, "after_header": f"{self.action} plan", "before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
+
+
+def action_batches(steps: Sequence[dict[str, Any]], action: str) -> list[list[dict[str, Any]]]:
+    """The steps that do ``action``, grouped by their batch number, in order."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for step in steps:
+        if step["action"] == action:
+            grouped.setdefault(step["batch"], []).append(step)
+    return [grouped[number] for number in sorted(grouped)]
+
+
+def plan_actions(
+    objects: Sequence[Mapping[str, Any]],
+    action: str,
+    skip_reason: Callable[[Mapping[str, Any]], str | None],
+    record: Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]],
+    batch_size: int | None = None,
+    done: str = "done",
+    key: str = "name",
+) -> ActionPlan:
+    """Which objects get ``action``, in batches of ``batch_size`` (default: all at once) in the order given.
+
+    ``skip_reason(obj)`` says why an object is left out (None: it is not); ``record(obj, decision)`` makes its
+    step from the decision (``action``, ``reason``, ``batch``), in whatever shape the adapter reports.
+    """
+    steps = []
+    acting = 0
+    size = batch_size or len(objects) or 1
+    for obj in objects:
+        reason = skip_reason(obj)
+        decision = {"action": SKIP if reason else action, "reason": reason, "batch": None if reason else acting // size + 1}
+        if not reason:
+            acting += 1
+        steps.append(record(obj, decision))
+    return ActionPlan(action, done, key, steps, [dict(obj) for obj in objects])

@@ -17,19 +17,20 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
-from ansible_collections.ctcloud.cloud.plugins.module_utils._api.ct import field_errors
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import ApiError, CtCloudError, InputError
 from ansible_collections.ctcloud.cloud.plugins.module_utils._state.engine import (
     CREATE,
     DELETE,
     NOTHING,
     UPDATE,
+    ActionPlan,
     Plan,
     SetPlan,
     Shape,
     index_by_key,
     only_match,
     plan,
+    plan_actions,
     plan_set,
 )
 
@@ -98,11 +99,11 @@ class DeleteRefusedError(ApiError):
     """The API understood a delete and will not do it (a location with session data): nothing was deleted.
 
     ``reason`` is the API's own sentence, ``subject`` names the object (``'Old Depot' (id 1002)``), ``instead``
-    what the user can do rather than delete it.
+    what the user can do rather than delete it, ``api_name`` who refused (the adapter's :attr:`Resource.api_name`).
     """
 
-    def __init__(self, exc: ApiError, subject: str, instead: str) -> None:
-        super().__init__(f"CT refused to delete {subject}: {exc.message.rstrip('.')}. {instead}", exc.method, exc.url, exc.status, exc.details)
+    def __init__(self, exc: ApiError, subject: str, instead: str, api_name: str = "the API") -> None:
+        super().__init__(f"{api_name} refused to delete {subject}: {exc.message.rstrip('.')}. {instead}", exc.method, exc.url, exc.status, exc.details)
         self.reason = exc.message.rstrip(".")
         self.subject = subject
         self.instead = instead
@@ -118,7 +119,7 @@ class SetApplyError(CtCloudError):
 
 
 class Resource:
-    """How one kind of CT object is found, created, updated and deleted.
+    """How one kind of API object is found, created, updated and deleted.
 
     A subclass names its API: ``path()``, the reply shapes, the body's wrapper key and the id field.
     """
@@ -134,6 +135,8 @@ class Resource:
     # The list filter that matches the natural key exactly (and at once). Never `q`: a search may split
     # words, and lag behind writes, so "not found by q" does not mean "does not exist".
     key_filter = ""
+    # Who answers, as messages name it ("CT rejected the location: ..."): the adapter knows its vendor, the runner does not.
+    api_name = "the API"
     # A rename may not take a name another object holds: that name would then match several, and every
     # later task declaring it would fail as ambiguous.
     unique_key_on_rename = False
@@ -234,10 +237,17 @@ class Resource:
         """Rules that apply only when creating (the API's create form is stricter than its edit form)."""
         return []
 
+    def field_errors(self, exc: ApiError) -> dict[str, list[str]]:
+        """A refusal's messages by API field, read from the error shape of the adapter's API; {} names no field.
+
+        The runner never parses a vendor's error body itself: an adapter of another API overrides this.
+        """
+        return {}
+
     def lost_create_race(self, exc: ApiError) -> bool:
         """Whether a refused create objects to the natural key ("has already been taken"): a server that keeps names
         unique says so when another run created the object between our read and our create."""
-        return exc.status == 422 and self.shape.by_option[self.shape.key].api in field_errors(exc)
+        return exc.status == 422 and self.shape.by_option[self.shape.key].api in self.field_errors(exc)
 
     def rename_conflict(self, item: Plan, holders: Sequence[Mapping[str, Any]], where: str = "") -> str | None:
         """Why ``item`` may not rename its object (another of ``holders`` has the new name), or None."""
@@ -258,7 +268,7 @@ class Resource:
 
     def explain(self, exc: ApiError) -> ApiError:
         """A 422's field messages in the user's option names (``postcode``, not ``postcode``'s API twin)."""
-        fields = field_errors(exc)
+        fields = self.field_errors(exc)
         if exc.status != 422 or not fields:
             return exc
         named = []
@@ -266,7 +276,7 @@ class Resource:
             spec = self.shape.by_api.get(api_field)
             name = spec.option if spec else api_field
             named.append(f"{name} {', '.join(messages)}")
-        exc.message = f"CT rejected the {self.shape.name}: {'; '.join(named)}"
+        exc.message = f"{self.api_name} rejected the {self.shape.name}: {'; '.join(named)}"
         return exc
 
 
@@ -397,7 +407,7 @@ class Runner:
                 by_reason.setdefault(exc.reason, []).append(exc.subject)
             reasons = "; ".join(f"{reason} ({', '.join(subjects)})" for reason, subjects in by_reason.items())
             raise SetApplyError(
-                f"CT refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
+                f"{self.resource.api_name} refused to delete {len(refused)} {name}{'s' if len(refused) > 1 else ''}: {reasons}. {refused[0][1].instead}. "
                 f"Everything else was applied ({_so_far(done, [])})",
                 {"done": done, "refused": [label for label, _exc in refused]},
                 results,
@@ -412,3 +422,92 @@ def _so_far(done: Mapping[str, list[str]], refused: Sequence[tuple[str, DeleteRe
     if refused:
         text += f"; refused to delete: {', '.join(label for label, _exc in refused)}"
     return text
+
+
+# -- actions -------------------------------------------------------------------
+
+
+class PlanRefusedError(CtCloudError):
+    """An adapter refused a whole action plan before anything was done (:meth:`ActionResource.refuse`)."""
+
+
+class ActionResource:
+    """How an action (a reboot) is done to objects of one kind: what the engine needs to plan it, and the doing.
+
+    The counterpart of :class:`Resource` for changes that are actions rather than field values
+    (:class:`~.engine.ActionPlan`). A subclass names the action and its words, decides per object, and
+    carries a plan out.
+    """
+
+    action = ""  # the verb: "reboot"
+    done = "done"  # the step key set once the action was carried out, and the past tense in messages
+    key = "name"  # the step key that names an object
+    noun = "object"  # one object, in messages ("box")
+    subject = ""  # what the diff's "before" shows ("CT boxes")
+
+    def skip_reason(self, obj: Mapping[str, Any]) -> str | None:
+        """Why ``obj`` is left out, or None when the action is done to it."""
+        raise NotImplementedError
+
+    def record(self, obj: Mapping[str, Any], decision: dict[str, Any]) -> dict[str, Any]:
+        """The step (a result entry) for ``obj`` with the engine's ``decision`` (``action``, ``reason``, ``batch``)."""
+        return dict(decision, **{self.key: obj.get(self.key), self.done: False})
+
+    def refuse(self, plan: ActionPlan) -> None:
+        """Raise to refuse the whole plan before anything is done (in check mode too); by default nothing is refused."""
+
+    def predicted(self, step: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Check mode: what an acting step will show once the action is done."""
+        return {}
+
+    def carry_out(self, plan: ActionPlan) -> None:
+        """Do the plan's batches in order, updating its steps (the ``done`` key, and the action and reason of a step
+        that turned out not to be possible); a failure part-way raises, the steps saying what was done."""
+        raise NotImplementedError
+
+    # -- words for the diff and the message ------------------------------------
+
+    def outcome(self) -> str:
+        """What the action does to an object, for the diff's "after" (``reboot``)."""
+        return self.action
+
+    def detail(self, step: Mapping[str, Any]) -> str:
+        """Which object a step is, beside its name in the diff."""
+        return ""
+
+    def state(self, step: Mapping[str, Any]) -> Any:
+        """An object's state before the action, for the diff."""
+        return ""
+
+    def afterwards(self) -> str:
+        """What the message adds after a run that did the action ("all back online")."""
+        return "done"
+
+
+class ActionRunner:
+    """Plans an action with the engine and carries it out through the adapter, honouring check mode."""
+
+    def __init__(self, resource: ActionResource, check_mode: bool = False) -> None:
+        self.resource = resource
+        self.check_mode = check_mode
+
+    def plan(self, objects: Sequence[Mapping[str, Any]], batch_size: int | None = None) -> ActionPlan:
+        r = self.resource
+        return plan_actions(objects, r.action, r.skip_reason, r.record, batch_size, r.done, r.key)
+
+    def apply(self, item: ActionPlan) -> list[dict[str, Any]]:
+        """Carry out ``item`` (in check mode, predict it); returns its steps. A failure part-way leaves the plan
+        saying what was done, so ``item.changed`` stays right for the failure's result."""
+        item.predicting = self.check_mode
+        self.resource.refuse(item)
+        if self.check_mode:
+            item.predict(self.resource.predicted)
+        else:
+            self.resource.carry_out(item)
+        return item.steps
+
+    def message(self, item: ActionPlan) -> str:
+        return item.message(self.resource.noun, self.check_mode, self.resource.afterwards())
+
+    def diff(self, item: ActionPlan) -> dict[str, Any]:
+        return item.diff(self.resource.subject, self.resource.outcome(), self.resource.detail, self.resource.state)
