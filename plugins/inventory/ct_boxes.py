@@ -42,6 +42,7 @@ description:
     in O(token_store).
 extends_documentation_fragment:
   - ctcloud.cloud.ct
+  - ctcloud.cloud.token_store
   - ctcloud.cloud.inventory_hosts
   - constructed
   - inventory_cache

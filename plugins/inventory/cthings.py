@@ -32,6 +32,7 @@ description:
     request at all. The cache key depends on O(api_url), O(client_id), O(entity), O(type) and O(active).
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
+  - ctcloud.cloud.token_store
   - ctcloud.cloud.inventory_hosts
   - constructed
   - inventory_cache

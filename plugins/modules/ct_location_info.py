@@ -16,6 +16,7 @@ author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.ct
+  - ctcloud.cloud.token_store
   - ctcloud.cloud.attributes
   - ctcloud.cloud.attributes.ct_action_group
   - ctcloud.cloud.attributes.info_module

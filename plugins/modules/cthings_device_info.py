@@ -17,6 +17,7 @@ author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
+  - ctcloud.cloud.token_store
   - ctcloud.cloud.attributes
   - ctcloud.cloud.attributes.cthings_action_group
   - ctcloud.cloud.attributes.info_module

@@ -31,6 +31,7 @@ author:
   - ctcloud.cloud contributors (@ctcloud)
 extends_documentation_fragment:
   - ctcloud.cloud.cthings
+  - ctcloud.cloud.token_store
 options:
   interval:
     description:

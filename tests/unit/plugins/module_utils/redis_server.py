@@ -1,88 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) ctcloud.cloud contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A real ``redis-server`` of a test's own: 127.0.0.1, a free port, a temp dir, no persistence; always stopped.
-
-A missing ``redis-server`` fails the test (the harness installs the Debian package
-``redis-server`` when it runs as root): the Redis token store is never "tested" by skipping.
-"""
+"""The unit tests' real ``redis-server``: the system suite's helper (``tests/system/ctsystem/redis_server.py``), one copy of it."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
+from ansible_collections.ctcloud.cloud.tests.system.ctsystem.redis_server import RedisServer
 
-START_TIMEOUT = 30.0
-START_ATTEMPTS = 3
-
-
-def redis_server_binary() -> str:
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
-    if binary is None:
-        raise RuntimeError("redis-server is not installed: apt-get install redis-server (python3 tools/dev.py test does it as root)")
-    return binary
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, workdir: str, *extra_config: str) -> None:
-        self.workdir = workdir
-        self.extra_config = list(extra_config)
-        self.port = 0
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        binary = redis_server_binary()
-        os.makedirs(self.workdir, exist_ok=True)
-        # The free port may be taken between the probe and the bind: a bounded number of tries.
-        for _attempt in range(START_ATTEMPTS):
-            self.port = _free_port()
-            log_path = os.path.join(self.workdir, f"redis-{self.port}.log")
-            command = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.workdir, "--save", "",
-                       "--appendonly", "no", "--daemonize", "no", "--logfile", log_path, *self.extra_config]
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            start_new_session=True)
-            if self._wait_ready():
-                return self
-            self.stop()
-        raise RuntimeError(f"redis-server did not start on 127.0.0.1 (see {self.workdir})")
-
-    def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                    conn.sendall(b"PING\r\n")
-                    # A server with a password answers NOAUTH: it is up all the same.
-                    if conn.recv(64).startswith((b"+PONG", b"-NOAUTH")):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+__all__ = ["RedisServer"]

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.ctcloud.cloud.plugins.doc_fragments.cthings import ModuleDocFragment
+from ansible_collections.ctcloud.cloud.plugins.doc_fragments import cthings as cthings_fragment
+from ansible_collections.ctcloud.cloud.plugins.doc_fragments import token_store as token_store_fragment
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api import errors, transport
 from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import documented_options, load_source
 from ansible_collections.ctcloud.cloud.tests.unit.plugins.module_utils.fake_oauth_server import CTHINGS_CLIENT, FakeServer, Scripted, envelope
@@ -211,5 +212,6 @@ def test_backoff_doubles_up_to_its_cap():
 
 
 def test_the_documented_arguments_are_exactly_the_accepted_ones():
-    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    assert documented_options(DEVICES, {"ctcloud.cloud.cthings": fragment}) == set(DEVICES["OPTIONS"])
+    fragments = {f"ctcloud.cloud.{module.__name__.rsplit('.', 1)[-1]}": yaml.safe_load(module.ModuleDocFragment.DOCUMENTATION)["options"]
+                 for module in (cthings_fragment, token_store_fragment)}
+    assert documented_options(DEVICES, fragments) == set(DEVICES["OPTIONS"])
