@@ -152,7 +152,7 @@ def test_admin_sets_box_fields_directly(emu):
     assert emu.session.post(f"{emu.admin_url}/ct/boxes/ap-nothing", json={"state": "online"}).status_code == 404
 
 
-@pytest.mark.parametrize("address", ["10.1.2.3", "192.168.1.20", "172.16.0.1", "203.0.113.7", "not an address"])
+@pytest.mark.parametrize("address", ["198.51.100.3", "192.0.2.20", "203.0.113.7", "::ffff:198.51.100.1", "not an address"])
 def test_admin_refuses_box_addresses_beyond_loopback(emu, address):
     box = online_box(emu)
     for field in ("wan_ip", "public_ip"):

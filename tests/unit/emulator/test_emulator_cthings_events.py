@@ -162,7 +162,7 @@ def test_an_unreachable_receiver_is_reported_not_raised(webhook_emu, receiver):
 
 
 @pytest.mark.parametrize("options", [
-    {"url": "http://10.1.2.3/hook"},
+    {"url": "http://198.51.100.3/hook"},
     {"url": "https://example.com/hook"},
     {"url": "ftp://127.0.0.1/hook"},
     {"url": "http://127.0.0.1:9/hook", "basic_username": "only-the-user"},
@@ -198,7 +198,7 @@ def test_the_subscription_can_be_given_at_start(spawn_emulator, receiver):
 
 
 def test_a_webhook_flag_pointing_off_the_machine_is_a_usage_error():
-    done = subprocess.run([sys.executable, RUN_EMULATOR, "--port", "0", "--webhook-url", "http://192.168.1.10/hook"],
+    done = subprocess.run([sys.executable, RUN_EMULATOR, "--port", "0", "--webhook-url", "http://203.0.113.10/hook"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "loopback" in done.stderr

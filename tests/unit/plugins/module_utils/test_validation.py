@@ -74,7 +74,7 @@ def test_https_urls_and_loopback_http_urls_are_accepted(url):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://api.ctapp.io/api/v1", "http://10.0.0.8/x", "http://192.168.1.2:8080/", "http://127.0.0.1.nip.io/x", "http://[::ffff:10.0.0.1]/",
+    ["http://api.ctapp.io/api/v1", "http://198.51.100.8/x", "http://192.0.2.2:8080/", "http://127.0.0.1.nip.io/x", "http://[::ffff:198.51.100.1]/",
      "http://localhost.example.com/"],
 )
 def test_plain_http_to_another_machine_is_refused(url):

@@ -16,9 +16,9 @@ FIELDS = {"name": path("name"), "serial": path("node", "serial"), "deep": dotted
 
 def test_prefix_and_suffix_wrap_every_table_name_but_not_fixed_or_per_record_ones():
     table = HostvarTable(FIELDS, prefix="dev_", suffix="_v", fixed={"ansible_connection": "local"}, per_record={"ansible_host": path("ip")})
-    assert table.build({"name": "x", "node": {"serial": "S"}, "a": {"b": {"c": 3}}, "ip": "10.0.0.1"}) == {
+    assert table.build({"name": "x", "node": {"serial": "S"}, "a": {"b": {"c": 3}}, "ip": "127.0.0.9"}) == {
         "ansible_connection": "local",
-        "ansible_host": "10.0.0.1",
+        "ansible_host": "127.0.0.9",
         "dev_name_v": "x",
         "dev_serial_v": "S",
         "dev_deep_v": 3,
