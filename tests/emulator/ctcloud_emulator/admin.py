@@ -27,6 +27,27 @@ class AdminRequestError(Exception):
     """400 `{"error": …}`."""
 
 
+Route = tuple[str, str, Callable[..., Response]]  # path under PREFIX, method, handler
+# Per exception type a handler may raise: the status it answers and the text of its `{"error": …}`.
+ErrorAnswers = Mapping[type[Exception], tuple[int, Callable[[Exception], str]]]
+
+
+def admin_rules(routes: list[Route], answers: ErrorAnswers) -> list[Rule]:
+    """The rules of admin routes, each answering the exceptions of ``answers`` as `{"error": …}` with their status."""
+    caught = tuple(answers)
+
+    def answering(handler: Callable[..., Response]) -> Callable[..., Response]:
+        def answer(request: Request, **arguments: str) -> Response:
+            try:
+                return handler(request, **arguments)
+            except caught as error:  # pylint: disable=catching-non-exception  # the exception types of answers, a tuple
+                status, text = next(answer for kind, answer in answers.items() if isinstance(error, kind))
+                return json_response({"error": text(error)}, status)
+        return answer
+
+    return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, answering(handler))) for path, method, handler in routes]
+
+
 def _object_body(request: Request) -> Mapping[str, Any]:
     """The JSON object sent, `{}` for an empty body.
 
@@ -73,17 +94,7 @@ class Admin:
         ]
         if self.services.announces_itself:
             routes.append(("/identity", "GET", self.identity))
-        return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, self._answering_errors(handler)))
-                for path, method, handler in routes]
-
-    @staticmethod
-    def _answering_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
-        def answering(request: Request, **arguments: str) -> Response:
-            try:
-                return handler(request, **arguments)
-            except (AdminRequestError, KnobError) as error:
-                return json_response({"error": str(error)}, 400)
-        return answering
+        return admin_rules(routes, {AdminRequestError: (400, str), KnobError: (400, str)})
 
     def stats(self, request: Request) -> Response:
         del request

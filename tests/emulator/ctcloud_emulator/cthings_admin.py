@@ -8,15 +8,14 @@ reset of the data (`POST /_admin/reset`) puts every flipped device back as seede
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from ctcloud_emulator.admin import PREFIX, AdminRequestError, _object_body
+from ctcloud_emulator.admin import AdminRequestError, _object_body, admin_rules
 from ctcloud_emulator.clock import iso_z
-from ctcloud_emulator.services import ADMIN, Endpoint, Services
+from ctcloud_emulator.services import Services
 from ctcloud_emulator.web import json_response
 from ctcloud_emulator.webhooks import WebhookError, WebhookSender, WebhookTarget, encode, reading_payload
 
@@ -41,19 +40,11 @@ class CthingsAdmin:
             ("/cthings/webhook", "DELETE", self.unsubscribe),
             ("/cthings/webhook/send", "POST", self.send),
         ]
-        return [Rule(f"{PREFIX}{path}", methods=[method], endpoint=Endpoint(ADMIN, self._answering_errors(handler)))
-                for path, method, handler in routes]
-
-    @staticmethod
-    def _answering_errors(handler: Callable[..., Response]) -> Callable[..., Response]:
-        def answering(request: Request, **arguments: str) -> Response:
-            try:
-                return handler(request, **arguments)
-            except (AdminRequestError, WebhookError) as error:
-                return json_response({"error": str(error)}, 400)
-            except UnknownDevice as error:
-                return json_response({"error": f"no device {error.args[0]}"}, 404)
-        return answering
+        return admin_rules(routes, {
+            AdminRequestError: (400, str),
+            WebhookError: (400, str),
+            UnknownDevice: (404, lambda error: f"no device {error.args[0]}"),
+        })
 
     # ---- devices ----------------------------------------------------------------------------
 
