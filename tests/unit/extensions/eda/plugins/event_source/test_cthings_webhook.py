@@ -9,15 +9,14 @@ import asyncio
 import base64
 import contextlib
 import datetime
-import ipaddress
 import json
 import re
 import ssl
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ansible_collections.ctcloud.cloud.tests.system.ctsystem.rawhttp import self_signed_certificate  # the system suite's, one copy
 from ansible_collections.ctcloud.cloud.tests.unit.extensions.eda.plugins.event_source.conftest import documented_options, load_source
 
 WEBHOOK = load_source("cthings_webhook")
@@ -433,35 +432,3 @@ def test_arguments_given_as_strings_and_empty_optionals_work(log):
 
 def test_the_documented_arguments_are_exactly_the_accepted_ones():
     assert documented_options(WEBHOOK) == set(WEBHOOK["OPTIONS"])
-
-
-# ---- helpers ---------------------------------------------------------------------------------------------
-
-
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """A throw-away certificate for 127.0.0.1, its own CA."""
-    # pylint: disable=import-outside-toplevel  # only the TLS test needs cryptography
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ctcloud webhook test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "webhook.crt", directory / "webhook.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return cert_path, key_path
