@@ -281,6 +281,6 @@ def test_the_readme_opens_with_install_and_use_and_keeps_the_two_commands_of_a_c
     sections = re.findall(r"^## (.+)$", readme, re.M)
     assert sections[0] == "Install and use", sections
     assert "ansible-galaxy collection install" in readme.split("\n## ")[1]
-    commands = [line for block in re.findall(r"```sh\n(.*?)```", readme, re.S) for line in block.splitlines() if "tools/dev.py" in line]
-    assert commands == ["python3 tools/dev.py demo", "python3 tools/dev.py test"]
-    assert "exec python3 tools/dev.py test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line for block in re.findall(r"```sh\n(.*?)```", readme, re.S) for line in block.splitlines() if "tools/bootstrap.py" in line]
+    assert [command.split("#")[0].strip() for command in commands] == ["python3 tools/bootstrap.py -s demo", "python3 tools/bootstrap.py"]
+    assert "\nexec python3 tools/bootstrap.py\n" in (REPO / ".ci" / "run").read_text(encoding="utf-8")

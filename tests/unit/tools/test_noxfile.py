@@ -1,81 +1,78 @@
 # Copyright (c) ctcloud.cloud contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""noxfile.py has a session for every stage of tools/dev.py's STAGES, and each runs its own stage.
+"""noxfile.py: what plain `nox` runs, what each session installs, and that DEVELOPERS.md names every session.
 
-Both files are read as source (ast), so neither nox nor the harness is imported: the test runs in
-the units venv, which has neither. Both are left out of the built collection (galaxy.yml
-build_ignore), where the test skips.
+The noxfile is read as source (ast): the units venv has no nox. noxfile.py, tools/ and this
+directory are left out of the built collection (galaxy.yml build_ignore), where the tests skip.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 NOXFILE = ROOT / "noxfile.py"
-HARNESS = ROOT / "tools" / "dev.py"
-EXTRA_SESSIONS = {"test", "demo", "emulator"}
+# Sessions plain `nox` leaves out: they are not checks (default=False).
+NOT_CHECKS = {"demo", "emulator", "bench"}
 
 
-def harness_stages() -> list[str]:
-    """The stage names of STAGES in tools/dev.py, in order."""
-    for node in ast.parse(HARNESS.read_text(encoding="utf-8")).body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
-        if isinstance(target, ast.Name) and target.id == "STAGES":
-            return [ast.literal_eval(entry.elts[0]) for entry in node.value.elts]
-    raise AssertionError("tools/dev.py has no STAGES")
-
-
-def nox_sessions() -> dict[str, ast.FunctionDef]:
-    """Session name -> function, for every function decorated with nox.session(...)."""
-    sessions = {}
+def sessions() -> dict[str, tuple[ast.FunctionDef, bool]]:
+    """Session name -> (function, runs in plain `nox`), for every function decorated with nox.session(...)."""
+    found = {}
     for node in ast.parse(NOXFILE.read_text(encoding="utf-8")).body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            call = decorator if isinstance(decorator, ast.Call) else None
-            func = call.func if call else decorator
-            if isinstance(func, ast.Attribute) and func.attr == "session":
-                names = [ast.literal_eval(kw.value) for kw in (call.keywords if call else []) if kw.arg == "name"]
-                sessions[names[0] if names else node.name] = node
-    return sessions
+        for decorator in getattr(node, "decorator_list", []):
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "session":
+                keywords = {kw.arg: ast.literal_eval(kw.value) for kw in decorator.keywords if kw.arg in ("name", "default")}
+                found[keywords.get("name", node.name)] = (node, keywords.get("default", True))
+    return found
 
 
-def called_stages(function: ast.FunctionDef) -> list[str]:
-    """The names in ``_stage(session, "NAME")`` calls of a session function."""
-    return [
-        node.args[1].value
-        for node in ast.walk(function)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_stage"
-        and len(node.args) == 2 and isinstance(node.args[1], ast.Constant)
-    ]
+def installed(function: ast.FunctionDef) -> list[str]:
+    """The package names of ``_install(session, "a", "b")`` calls, with ``*ANSIBLE`` expanded."""
+    names = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_install":
+            for arg in node.args[1:]:
+                if isinstance(arg, ast.Starred) and getattr(arg.value, "id", "") == "ANSIBLE":
+                    names += ["ansible-core", "requests", "jsonschema", "werkzeug"]
+                elif isinstance(arg, ast.Constant):
+                    names.append(arg.value)
+    return names
 
 
 @pytest.fixture(autouse=True)
 def _in_the_repository():
-    if not NOXFILE.is_file() and not HARNESS.is_file():
-        pytest.skip("a built collection: neither noxfile.py nor tools/dev.py is shipped")
+    if not NOXFILE.is_file():
+        pytest.skip("a built collection: noxfile.py is not shipped")
 
 
-def test_every_stage_has_a_session_that_runs_it():
-    stages, sessions = harness_stages(), nox_sessions()
-    assert len(stages) >= 10, stages
-    assert [stage for stage in stages if stage not in sessions] == []
-    for stage in stages:
-        assert called_stages(sessions[stage]) == [stage], f"session {stage} does not run stage {stage}"
-
-
-def test_no_session_runs_a_stage_that_does_not_exist():
-    stages, sessions = harness_stages(), nox_sessions()
-    assert sorted(set(sessions) - set(stages)) == sorted(EXTRA_SESSIONS)
-    for name, function in sessions.items():
-        assert set(called_stages(function)) <= set(stages), name
+def test_plain_nox_runs_every_check_and_nothing_that_is_not_one():
+    found = sessions()
+    assert len(found) >= 15, sorted(found)
+    assert {name for name, (_function, default) in found.items() if not default} == NOT_CHECKS
+    checks = [name for name, (_function, default) in found.items() if default]
+    for check in ("ruff", "sanity", "units", "integration", "system", "eda", "lint", "docs", "changelog", "build", "importer", "builder",
+                  "py312", "bench-smoke"):
+        assert check in checks
 
 
 def test_every_session_has_a_one_line_description():
-    for name, function in nox_sessions().items():
+    for name, (function, _default) in sessions().items():
         docstring = ast.get_docstring(function)
-        assert docstring and docstring.strip().splitlines()[0], f"session {name} has no docstring for nox --list"
+        assert docstring and docstring.strip().splitlines()[0].strip(), f"session {name} has no description for `nox --list`"
+
+
+def test_every_package_a_session_installs_is_pinned():
+    pinned = set(re.findall(r"^([A-Za-z0-9_.-]+)==", (ROOT / "tests" / "constraints.txt").read_text(encoding="utf-8"), re.M))
+    for name, (function, _default) in sessions().items():
+        assert set(installed(function)) <= pinned, f"session {name} installs something tests/constraints.txt does not pin"
+
+
+def test_developers_md_names_every_session():
+    guide = (ROOT / "DEVELOPERS.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `nox -s ([\w-]+)", guide, re.M))
+    assert listed == set(sessions()), "DEVELOPERS.md's session table and noxfile.py disagree"
