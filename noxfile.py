@@ -102,7 +102,7 @@ def _demo(session: nox.Session, collections: Path, *args: str) -> None:
     work = Path(session.create_tmp()) / "demo"
     shutil.rmtree(work, ignore_errors=True)
     emulator_args = ["--dialect", "dashboard", "--state-file", str(work / "emulator-state.json")]
-    with emulator.running(_python(session), work, emulator_args, cwd=ROOT) as emu:
+    with emulator.running(_python(session), work, emulator_args) as emu:
         env = emu.environment(work / "tokens" / "tokens.json") | {"ANSIBLE_COLLECTIONS_PATH": str(collections)}
         with session.chdir(collections / "ansible_collections" / "ctcloud" / "cloud"):
             session.run("ansible-playbook", "playbooks/demo.yml", *args, env=env)
@@ -115,9 +115,9 @@ def _integration(session: nox.Session, python: str, dialect: str) -> None:
     shutil.rmtree(work, ignore_errors=True)
     config = collection.COPY / "tests" / "integration" / "integration_config.yml"
     token_store = work / "tokens" / "tokens.json"  # never the developer's own store
-    with emulator.running(_python(session), work, ["--dialect", dialect], cwd=ROOT) as emu:
-        session.log(f"emulator: {dialect} dialect, log {emu.log}")
-        emu.write_integration_config(config, token_store)
+    with emulator.running(_python(session), work, ["--dialect", dialect]) as emu:
+        session.log(f"emulator: {dialect} dialect, log {emu.log_path}")
+        emulator.write_integration_config(emu, config, token_store)
         try:
             _ansible_test(session, python, "integration", *session.posargs, env={"CTCLOUD_TOKEN_STORE": str(token_store)})
         finally:
@@ -310,10 +310,10 @@ def emulator_in_the_foreground(session: nox.Session) -> None:
     _install(session, *ANSIBLE)
     work = Path(session.create_tmp()) / "emulator"
     shutil.rmtree(work, ignore_errors=True)
-    with emulator.running(_python(session), work, session.posargs, cwd=ROOT) as emu:
+    with emulator.running(_python(session), work, session.posargs) as emu:
         print("# Paste into another shell to point the modules at this emulator:")
         for name, value in emu.environment(work / "tokens.json").items():
             print(f"export {name}={shlex.quote(value)}")
-        print(f"# admin: {emu.value(['admin_url'])}; the emulator's log follows; stop it with Ctrl-C", flush=True)
+        print(f"# admin: {emu.admin_url}; the emulator's log follows; stop it with Ctrl-C", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            emu.follow_log()
+            emulator.follow_log(emu)

@@ -9,9 +9,9 @@ ratios. HTTP request counts come from the emulator's counters, which are exact.
 Times are reported, never asserted: this is no pass/fail test, and the machines
 it runs on are shared and noisy.
 
-    python3 tools/dev.py bench                        # every scenario, 3 repetitions
-    python3 tools/dev.py bench --only inventory,one_get --repeat 5
-    python3 tools/dev.py bench --smoke                # tiny sizes, 1 repetition: proves the script works
+    python3 tools/bootstrap.py -s bench                        # every scenario, 3 repetitions
+    python3 tools/bootstrap.py -s bench -- --only inventory,one_get --repeat 5
+    python3 tools/bootstrap.py -s bench -- --smoke                # tiny sizes, 1 repetition: proves the script works
     python tests/benchmark/run.py --help              # in a venv with ansible-core
 
 Raw results go to tests/benchmark/results/<timestamp>.json (and --json PATH).

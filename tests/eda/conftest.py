@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if collection_root() is None:
         raise pytest.UsageError(
             "tests/eda runs ansible-rulebook against the ctcloud.cloud collection found through ANSIBLE_COLLECTIONS_PATH "
-            f"(now {collections_paths() or 'unset'}); run `python3 tools/dev.py test --only eda`"
+            f"(now {collections_paths() or 'unset'}); run `python3 tools/bootstrap.py -s eda`"
         )
 
 

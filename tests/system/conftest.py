@@ -10,7 +10,7 @@ Each test has its own tmp directory with its own token store.
 Emulators speak the dashboard dialect (the APIs as the vendor's dashboard shows them).
 A test marked ``both_dialects`` runs once per dialect, the legacy one too: those are the
 tests whose outcome depends on how the API answers (the scenario, check mode, faults,
-tokens). ``CTCLOUD_EMULATOR_DIALECTS`` (``tools/dev.py test --dialect``) narrows the list.
+tokens). ``CTCLOUD_EMULATOR_DIALECTS`` (``CTCLOUD_EMULATOR_DIALECTS=legacy nox -s system``) narrows the list.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if collection_root() is None:
         raise pytest.UsageError(
             "tests/system runs ansible-playbook against the ctcloud.cloud collection found through ANSIBLE_COLLECTIONS_PATH "
-            f"(now {collections_paths() or 'unset'}); run `python3 tools/dev.py test --only system`, or set it to a directory "
+            f"(now {collections_paths() or 'unset'}); run `python3 tools/bootstrap.py -s system`, or set it to a directory "
             "holding ansible_collections/ctcloud/cloud"
         )
 

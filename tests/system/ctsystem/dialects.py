@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which emulator dialects the suite's emulators speak (tests/emulator/ctcloud_emulator/dialects.py).
 
-``CTCLOUD_EMULATOR_DIALECTS`` (comma-separated; ``tools/dev.py test --dialect`` sets it) narrows the
+``CTCLOUD_EMULATOR_DIALECTS`` (comma-separated; e.g. ``CTCLOUD_EMULATOR_DIALECTS=legacy nox -s system``) narrows the
 list; the first one is what a test not marked for several dialects gets.
 """
 

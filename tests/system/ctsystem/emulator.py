@@ -42,9 +42,17 @@ class EmulatorError(Exception):
 class Emulator:
     """One ``run_emulator.py --port 0`` process in its own session (so it and anything it starts can be killed)."""
 
-    def __init__(self, workdir: Path, **options: Any) -> None:
+    def __init__(self, workdir: Path, *, python: str = sys.executable, defaults: dict[str, Any] | None = None, args: tuple[str, ...] = (),
+                 **options: Any) -> None:
+        """``options`` become ``--name value`` over ``defaults`` (the suite's small seeds); ``args`` are passed as they are.
+
+        The nox sessions (tools/noxsupport/emulator.py) start theirs with ``defaults={}``, the emulator's own seed,
+        and the Python of their venv.
+        """
         self.workdir = workdir
-        self.options = {**DEFAULT_OPTIONS, **options}
+        self.python = python
+        self.args = args
+        self.options = {**(DEFAULT_OPTIONS if defaults is None else defaults), **options}
         self.ready_file = workdir / "emulator.ready.json"
         self.log_path = workdir / "emulator.log"
         self.state_file: Path | None = Path(self.options.pop("state_file")) if self.options.get("state_file") else None
@@ -54,7 +62,7 @@ class Emulator:
     # ---- process ---------------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        command = [sys.executable, str(RUN_EMULATOR), "--port", "0", "--ready-file", str(self.ready_file)]
+        command = [self.python, str(RUN_EMULATOR), "--port", "0", "--ready-file", str(self.ready_file)]
         for name, value in self.options.items():
             if isinstance(value, bool):  # a switch: --name when true, nothing when false
                 command += [f"--{name.replace('_', '-')}"] if value else []
@@ -64,7 +72,7 @@ class Emulator:
             command += [f"--{name.replace('_', '-')}", str(value)]
         if self.state_file is not None:
             command += ["--state-file", str(self.state_file)]
-        return command
+        return command + list(self.args)
 
     def start(self) -> Emulator:
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ START_ATTEMPTS = 3
 def redis_server_binary() -> str:
     binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
     if binary is None:
-        raise RuntimeError("redis-server is not installed: apt-get install redis-server (python3 tools/dev.py test does it as root)")
+        raise RuntimeError("redis-server is not installed: apt-get install redis-server (the units and system sessions do it as root)")
     return binary
 
 

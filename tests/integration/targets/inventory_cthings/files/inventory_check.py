@@ -16,7 +16,7 @@
     How many devices the emulator's state dump holds, and how many are not test devices.
 ``regenerate PLUGIN_CONFIG GOLDEN.json``
     Run ``ansible-inventory -i PLUGIN_CONFIG --list`` (credentials from the
-    environment, as ``tools/dev.py emulator`` prints them) and write GOLDEN.json.
+    environment, as ``nox -s emulator`` prints them) and write GOLDEN.json.
     The emulator must hold its default seed data.
 """
 
