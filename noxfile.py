@@ -65,6 +65,14 @@ def _missing(session: nox.Session, what: str) -> None:
     (session.error if machine.IS_CI else session.skip)(f"{what} is missing")
 
 
+def _workdir(session: nox.Session, name: str) -> Path:
+    """A fresh, absolute directory in the session's temp dir (.nox/SESSION/tmp/NAME); the last run's is removed."""
+    path = Path(session.create_tmp()).resolve() / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def _copy(session: nox.Session) -> Path:
     copy = collection.sync()
     session.log(f"collection copy: {copy.relative_to(ROOT)}")
@@ -84,8 +92,7 @@ def _redis_server(session: nox.Session) -> None:
 
 def _tarball(session: nox.Session) -> Path:
     """ansible-galaxy collection build of the copy, into the session's temp dir."""
-    dist = Path(session.create_tmp()) / "dist"
-    shutil.rmtree(dist, ignore_errors=True)
+    dist = _workdir(session, "dist")
     with session.chdir(_copy(session)):
         session.run("ansible-galaxy", "collection", "build", "--output-path", str(dist))
     (tarball,) = dist.glob("ctcloud-cloud-*.tar.gz")
@@ -99,8 +106,7 @@ def _galaxy_install(session: nox.Session, tarball: Path, path: Path) -> Path:
 
 def _demo(session: nox.Session, collections: Path, *args: str) -> None:
     """playbooks/demo.yml of the collection under ``collections`` against a fresh emulator."""
-    work = Path(session.create_tmp()) / "demo"
-    shutil.rmtree(work, ignore_errors=True)
+    work = _workdir(session, "demo")
     emulator_args = ["--dialect", "dashboard", "--state-file", str(work / "emulator-state.json")]
     with emulator.running(_python(session), work, emulator_args) as emu:
         env = emu.environment(work / "tokens" / "tokens.json") | {"ANSIBLE_COLLECTIONS_PATH": str(collections)}
@@ -111,8 +117,7 @@ def _demo(session: nox.Session, collections: Path, *args: str) -> None:
 def _integration(session: nox.Session, python: str, dialect: str) -> None:
     """ansible-test integration against a fresh emulator, whose URLs it reads from integration_config.yml."""
     dialect = DIALECTS[0] if DIALECTS else dialect
-    work = Path(session.create_tmp()) / "integration"
-    shutil.rmtree(work, ignore_errors=True)
+    work = _workdir(session, "integration")
     config = collection.COPY / "tests" / "integration" / "integration_config.yml"
     token_store = work / "tokens" / "tokens.json"  # never the developer's own store
     with emulator.running(_python(session), work, ["--dialect", dialect]) as emu:
@@ -219,7 +224,7 @@ def changelog(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Build the tarball, install it, run the demo from the installed copy."""
     _install(session, *ANSIBLE)
-    installed = _galaxy_install(session, _tarball(session), Path(session.create_tmp()) / "installed")
+    installed = _galaxy_install(session, _tarball(session), _workdir(session, "installed"))
     if not (installed / "ansible_collections" / "ctcloud" / "cloud" / "MANIFEST.json").is_file():
         session.error("the installed collection has no MANIFEST.json")
     _demo(session, installed)
@@ -241,7 +246,7 @@ def importer(session: nox.Session) -> None:
     """galaxy-importer on the built tarball, as Galaxy runs it on an upload (its ansible-test part cannot run here)."""
     _install(session, "ansible-core", "galaxy-importer")
     tarball = _tarball(session)
-    config = Path(session.create_tmp()) / "galaxy-importer.cfg"
+    config = _workdir(session, "importer") / "galaxy-importer.cfg"
     config.write_text(IMPORTER_CONFIG, encoding="utf-8")
     output = session.run("python", "-m", "galaxy_importer.main", str(tarball), env=COLLECTIONS | {"GALAXY_IMPORTER_CONFIG": str(config)}, silent=True)
     print(output)
@@ -253,8 +258,7 @@ def importer(session: nox.Session) -> None:
 def builder(session: nox.Session) -> None:
     """Execution environment: ansible-builder introspect finds requests and jsonschema; create builds the EE and DE contexts."""
     _install(session, "ansible-core", "ansible-builder")
-    work = Path(session.create_tmp()) / "builder"
-    shutil.rmtree(work, ignore_errors=True)
+    work = _workdir(session, "builder")
     collections = _galaxy_install(session, _tarball(session), work / "collections")
     introspection = str(session.run("ansible-builder", "introspect", str(collections), silent=True))
     print(introspection)
@@ -308,8 +312,7 @@ def demo(session: nox.Session) -> None:
 def emulator_in_the_foreground(session: nox.Session) -> None:
     """The emulator in the foreground, with export lines for another shell; Ctrl-C stops it (-- emulator args, e.g. --devices 500)."""
     _install(session, *ANSIBLE)
-    work = Path(session.create_tmp()) / "emulator"
-    shutil.rmtree(work, ignore_errors=True)
+    work = _workdir(session, "emulator")
     with emulator.running(_python(session), work, session.posargs) as emu:
         print("# Paste into another shell to point the modules at this emulator:")
         for name, value in emu.environment(work / "tokens.json").items():
