@@ -80,7 +80,7 @@ def _copy(session: nox.Session) -> Path:
 
 
 def _ansible_test(session: nox.Session, python: str, *args: str, env: dict[str, str] | None = None) -> None:
-    machine.write_pip_shims()
+    machine.write_pip_shims(Path(session.virtualenv.location))
     with session.chdir(_copy(session)):
         session.run("ansible-test", *args, "--venv", "--python", python, env=env)
 

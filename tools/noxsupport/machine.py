@@ -36,8 +36,9 @@ def link_pythons(versions: tuple[str, ...]) -> Path:
 
 # ansible-test --venv bootstraps pip into every venv it makes with get-pip.py, downloaded from a host
 # these machines cannot reach, unless ~/.ansible/test/cache/get_pip_<pip version>.py exists. The
-# versions: ansible-core 2.19 bootstraps pip 24.2, 2.21 pip 25.2 (ansible_test/_internal/
-# python_requirements.py). A new ansible-core with another pip fails with a download error naming it.
+# versions: ansible-core 2.19 bootstraps pip 24.2, 2.21 pip 25.2, and the installed ansible-test says
+# which it wants in ansible_test/_internal/python_requirements.py (read in pip_versions(), so the
+# newest ansible-core of the py312 session keeps working when it moves on).
 PIP_VERSIONS = ("24.2", "25.2")
 SHIM_MARKER = "ctcloud.cloud offline get-pip shim"
 SHIM = f'''"""{SHIM_MARKER}: ansible-test runs this instead of downloading get-pip.py.
@@ -54,11 +55,19 @@ sys.exit(subprocess.run([sys.executable, "-m", "pip", "install"] + ARGS, check=F
 '''
 
 
-def write_pip_shims() -> None:
+def pip_versions(venv: Path | None = None) -> list[str]:
+    """The pip versions whose get-pip script ansible-test looks for: the known ones and the one ``venv``'s ansible-test names."""
+    versions = set(PIP_VERSIONS)
+    for source in (venv.glob("lib/python*/site-packages/ansible_test/_internal/python_requirements.py") if venv else ()):
+        versions.update(re.findall(r"default_packages = dict\(\s*pip='([\d.]+)'", source.read_text(encoding="utf-8")))
+    return sorted(versions)
+
+
+def write_pip_shims(venv: Path | None = None) -> None:
     """Write the get-pip stand-ins; a real get-pip.py cached under one of the names is left alone."""
     cache = Path.home() / ".ansible" / "test" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    for version in PIP_VERSIONS:
+    for version in pip_versions(venv):
         shim = cache / f"get_pip_{version.replace('.', '_')}.py"
         if not shim.exists() or SHIM_MARKER in shim.read_text(encoding="utf-8", errors="replace"):
             shim.write_text(SHIM, encoding="utf-8")

@@ -93,6 +93,16 @@ def test_pip_shims_are_written_but_a_real_get_pip_is_left_alone(tmp_path, monkey
     assert (cache / "get_pip_25_2.py").read_text() == machine.SHIM
 
 
+def test_the_pip_version_an_installed_ansible_test_wants_gets_a_shim(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    source = tmp_path / "venv" / "lib" / "python3.12" / "site-packages" / "ansible_test" / "_internal" / "python_requirements.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("    default_packages = dict(\n        pip='26.1',\n    )\n")
+    machine.write_pip_shims(tmp_path / "venv")
+    assert (tmp_path / ".ansible" / "test" / "cache" / "get_pip_26_1.py").read_text() == machine.SHIM
+    assert machine.pip_versions(tmp_path / "venv") == ["24.2", "25.2", "26.1"]
+
+
 def test_python_links_point_at_the_newest_pyenv_patch_release(tmp_path, monkeypatch):
     for version in ("3.12.9", "3.12.10", "3.13.0"):
         python = tmp_path / "pyenv" / "versions" / version / "bin" / f"python{version[:4]}"
