@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -114,3 +115,23 @@ def test_python_links_point_at_the_newest_pyenv_patch_release(tmp_path, monkeypa
     assert os.readlink(tmp_path / "pybin" / "python3.12").endswith("/3.12.10/bin/python3.12")
     assert os.readlink(tmp_path / "pybin" / "python3.13").endswith("/3.13.0/bin/python3.13")
     assert not (tmp_path / "pybin" / "python3.10").exists()
+
+
+def test_apt_get_installs_the_first_package_that_makes_it_present(tmp_path, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("apt_install only installs as root")
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    # A stand-in apt-get: records its arguments; installing "good" puts the command on PATH.
+    (bin_dir / "apt-get").write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\ncase "$*" in *" good") printf "#!/bin/sh\\n" > {bin_dir}/fakecmd; chmod +x {bin_dir}/fakecmd;; esac\n'
+    )
+    (bin_dir / "apt-get").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")  # ours first; chmod from the system
+    assert machine.apt_install(lambda: shutil.which("fakecmd"), ("bad", "good", "never"))
+    assert calls.read_text().splitlines() == ["update -qq", "install -y -qq --no-install-recommends bad", "install -y -qq --no-install-recommends good"]
+
+
+def test_apt_get_that_installs_nothing_useful_leaves_it_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get, no command
+    assert not machine.apt_install(lambda: shutil.which("fakecmd"), ("good",))
