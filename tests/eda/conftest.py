@@ -3,7 +3,7 @@
 """End-to-end tests of the event-driven part: the real ansible-rulebook (and its JVM) with the collection's
 sources, rulebook and playbook, against an emulator process of the test's own.
 
-Run by the harness's ``eda`` stage in ``.venv-eda`` (tests/requirements-eda.txt) with
+Run by the ``eda`` nox session in a venv of tests/requirements-eda.txt, with
 ``ANSIBLE_COLLECTIONS_PATH`` at the collection copy. Every process a test starts is
 stopped, with its process group, whatever happened.
 """

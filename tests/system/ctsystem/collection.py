@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where things are: the collection ansible-playbook will load, the emulator, and which plugins exist yet.
 
-The collection is the one ``ANSIBLE_COLLECTIONS_PATH`` names (the harness points it
+The collection is the one ``ANSIBLE_COLLECTIONS_PATH`` names (the nox sessions point it
 at a copy under ``.build/collections``), because that is what the ansible-playbook
 subprocesses load. The emulator is found relative to this file: it is test code,
 not part of the installed collection.

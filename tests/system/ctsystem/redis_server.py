@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real ``redis-server`` of a test's own: 127.0.0.1, a free port, a temp dir, no persistence; always stopped.
 
-A missing ``redis-server`` fails the test (the harness installs the Debian package
-``redis-server`` when it runs as root): the Redis token store is never "tested" by skipping.
+A missing ``redis-server`` fails the test (the units and system nox sessions install the Debian package
+``redis-server`` when they run as root): the Redis token store is never "tested" by skipping.
 """
 
 from __future__ import annotations
