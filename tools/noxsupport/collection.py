@@ -64,6 +64,10 @@ def sync() -> Path:
                 os.unlink(os.path.join(top, name))
         if top != str(COPY) and not _kept(os.path.relpath(top, COPY)) and not os.listdir(top):
             os.rmdir(top)
+    # What ansible-test and ansible-lint will see: without the modules, every check would pass on nothing.
+    seen = subprocess.run(["git", "-C", str(COPY), "ls-files", "--others", "--exclude-standard", "plugins/modules"], capture_output=True, check=True)
+    if not seen.stdout.strip():
+        raise RuntimeError(f"git in {COPY} lists no plugins/modules: ansible-test would find nothing to test")
     return COPY
 
 

@@ -62,6 +62,13 @@ def test_a_changed_file_is_copied_again(tree):
     assert (copy / "galaxy.yml").read_text() == "name: cloud\nversion: 2\n"
 
 
+def test_a_copy_whose_git_sees_no_modules_is_an_error_not_an_empty_pass(tree):
+    repo, _copy = tree
+    (repo / ".gitignore").write_text("plugins/\n")  # copied along: git in the copy ignores the modules
+    with pytest.raises(RuntimeError, match="lists no plugins/modules"):
+        collection.sync()
+
+
 def test_the_emulator_starts_answers_and_is_stopped(tmp_path):
     with emulator.running(sys.executable, tmp_path, ["--dialect", "legacy"]) as emu:
         emulator.write_integration_config(emu, tmp_path / "config.yml", tmp_path / "tokens.json")
