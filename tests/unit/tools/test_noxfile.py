@@ -9,6 +9,7 @@ directory are left out of the built collection (galaxy.yml build_ignore), where 
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from pathlib import Path
 
@@ -31,16 +32,26 @@ def sessions() -> dict[str, tuple[ast.FunctionDef, bool]]:
     return found
 
 
+def constants() -> dict[str, object]:
+    """The noxfile's top-level ``NAME = <literal>`` assignments (ANSIBLE, the tuple several sessions install)."""
+    found = {}
+    for node in ast.parse(NOXFILE.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            with contextlib.suppress(ValueError):  # not a literal: PATH, DIALECTS, ...
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found
+
+
 def installed(function: ast.FunctionDef) -> list[str]:
-    """The package names of ``_install(session, "a", "b")`` calls, with ``*ANSIBLE`` expanded."""
+    """The package names of ``_install(session, "a", *NAMES)`` calls, a starred constant expanded."""
     names = []
     for node in ast.walk(function):
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_install":
             for arg in node.args[1:]:
-                if isinstance(arg, ast.Starred) and getattr(arg.value, "id", "") == "ANSIBLE":
-                    names += ["ansible-core", "requests", "jsonschema", "werkzeug"]
-                elif isinstance(arg, ast.Constant):
-                    names.append(arg.value)
+                if isinstance(arg, ast.Starred):
+                    names += list(constants()[arg.value.id])
+                else:
+                    names.append(ast.literal_eval(arg))
     return names
 
 
@@ -68,6 +79,7 @@ def test_every_session_has_a_one_line_description():
 
 def test_every_package_a_session_installs_is_pinned():
     pinned = set(re.findall(r"^([A-Za-z0-9_.-]+)==", (ROOT / "tests" / "constraints.txt").read_text(encoding="utf-8"), re.M))
+    assert "ansible-core" in installed(sessions()["integration"][0]), "*ANSIBLE was not expanded"
     for name, (function, _default) in sessions().items():
         assert set(installed(function)) <= pinned, f"session {name} installs something tests/constraints.txt does not pin"
 
