@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from rulebook_testing import Emulator, Rulebook, collection_root, collections_paths
+from rulebook_testing import Emulator, Rulebook, collection_root, collections_paths, emulators
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -29,16 +28,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 @pytest.fixture
 def start_emulator(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
-    started: list[Emulator] = []
-
-    def start(**options: Any) -> Emulator:
-        emulator = Emulator(tmp_path / f"emulator-{len(started) + 1}", **options)
-        started.append(emulator)
-        return emulator.start()
-
-    yield start
-    for emulator in started:
-        emulator.stop()
+    with emulators(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ sys.path.insert(0, str(SYSTEM))  # the emulator process and certificate helpers 
 
 # Re-exported for conftest.py and the tests, which import them from here, after the path above is set.
 from ctsystem.collection import collection_root, collections_paths  # noqa: E402,F401  # pylint: disable=wrong-import-position,unused-import
-from ctsystem.emulator import Emulator  # noqa: E402,F401  # pylint: disable=wrong-import-position,unused-import
+from ctsystem.emulator import Emulator, emulators  # noqa: E402,F401  # pylint: disable=wrong-import-position,unused-import
 from ctsystem.rawhttp import self_signed_certificate  # noqa: E402,F401  # pylint: disable=wrong-import-position,unused-import
 
 EDA_DIR = Path(__file__).resolve().parent

@@ -23,7 +23,7 @@ import pytest
 from ctsystem.ansible_run import Ansible
 from ctsystem.collection import collection_root, collections_paths, present_modules
 from ctsystem.dialects import DIALECTS
-from ctsystem.emulator import Emulator
+from ctsystem.emulator import Emulator, emulators
 from ctsystem.rawhttp import Behaviour, RawHttpServer
 
 
@@ -63,19 +63,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def start_emulator(tmp_path: Path, emulator_dialect: str) -> Iterator[Callable[..., Emulator]]:
     """``start_emulator(**knobs)`` -> a running emulator of this test (of ``emulator_dialect`` unless ``dialect`` is given);
     all are stopped at teardown."""
-    started: list[Emulator] = []
-
-    def start(**options: Any) -> Emulator:
-        options.setdefault("dialect", emulator_dialect)
-        emulator = Emulator(tmp_path / f"emulator-{len(started) + 1}", **options)
-        started.append(emulator)
-        return emulator.start()
-
-    yield start
-    for emulator in started:
-        emulator.stop()
-    for emulator in started:
-        assert emulator.process is None
+    with emulators(tmp_path, dialect=emulator_dialect) as start:
+        yield start
 
 
 @pytest.fixture

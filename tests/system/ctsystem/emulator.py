@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,28 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=ADMIN_TIMEOUT) as response:
             return json.loads(response.read().decode("utf-8"))["refresh_token"]
 
+
+
+@contextlib.contextmanager
+def emulators(workdir: Path, **defaults: Any) -> Iterator[Callable[..., Emulator]]:
+    """``start(**options)`` -> a running emulator in ``workdir/emulator-N`` (``options`` over ``defaults``).
+
+    Every one started is stopped on the way out, whatever happened, and must have left no process behind.
+    """
+    started: list[Emulator] = []
+
+    def start(**options: Any) -> Emulator:
+        emulator = Emulator(workdir / f"emulator-{len(started) + 1}", **{**defaults, **options})
+        started.append(emulator)
+        return emulator.start()
+
+    try:
+        yield start
+    finally:
+        for emulator in started:
+            emulator.stop()
+    for emulator in started:
+        assert emulator.process is None
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # urllib's signature
