@@ -217,7 +217,6 @@ class Emulator:
             return json.loads(response.read().decode("utf-8"))["refresh_token"]
 
 
-
 @contextlib.contextmanager
 def emulators(workdir: Path, **defaults: Any) -> Iterator[Callable[..., Emulator]]:
     """``start(**options)`` -> a running emulator in ``workdir/emulator-N`` (``options`` over ``defaults``).
@@ -238,6 +237,7 @@ def emulators(workdir: Path, **defaults: Any) -> Iterator[Callable[..., Emulator
             emulator.stop()
     for emulator in started:
         assert emulator.process is None
+
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # urllib's signature
