@@ -224,13 +224,13 @@ class CtAuth(TokenProvider):
         # Without a given refresh token, whatever is stored for this client is ours (ct_auth put it there).
         return self.refresh_token is None or digest(self.refresh_token) in entry.get("lineage", [])
 
-    def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
-        # `entry` is this API origin's access token; the refresh chain is the client's. (0.1.0 stored both in the
-        # chain's entry: its access token, obtained for whatever API was configured then, is never read.)
-        entry = txn.get(self.client_key)
+    def _obtain(self, txn: Transaction) -> str:
+        # The refresh chain is the client's, not this API origin's. (0.1.0 stored the access token in the
+        # chain's entry too: obtained for whatever API was configured then, it is never read.)
+        chain = txn.get(self.client_key)
         candidates = []  # (refresh token, lineage it continues)
-        if entry and self._belongs(entry) and entry.get("refresh_token"):
-            candidates.append((entry["refresh_token"], list(entry.get("lineage", []))))
+        if chain and self._belongs(chain) and chain.get("refresh_token"):
+            candidates.append((chain["refresh_token"], list(chain.get("lineage", []))))
         if self.refresh_token and all(self.refresh_token != token for token, _lineage in candidates):
             candidates.append((self.refresh_token, []))
         if not candidates:

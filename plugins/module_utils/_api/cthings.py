@@ -78,7 +78,7 @@ class CthingsAuth(TokenProvider):
     def secrets(self) -> list[str | None]:
         return [self.client_secret, basic_credentials(self.client_id, self.client_secret), *sorted(self._seen)]
 
-    def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+    def _obtain(self, txn: Transaction) -> str:
         txn.delete(self.client_key)  # where 0.1.0 kept the token, for whatever API it was used with: never sent again
         self.token_requests += 1
         try:

@@ -154,7 +154,7 @@ class TokenProvider:
                     if acceptable(entry):
                         return self._handed_out(entry["access_token"])
                     txn.prepare_write()
-                    return self._handed_out(self._obtain(txn, entry))
+                    return self._handed_out(self._obtain(txn))
             except StoreConflict:
                 # Another process stored first: our new token (if any) is dropped unused; the next turn takes theirs.
                 continue
@@ -192,7 +192,7 @@ class TokenProvider:
             return None
         return hmac.new(self.client_secret.encode("utf-8"), f"ctcloud token store|{self.key}".encode(), hashlib.sha256).hexdigest()
 
-    def _obtain(self, txn: Transaction, entry: dict[str, Any] | None) -> str:
+    def _obtain(self, txn: Transaction) -> str:
         """Ask the authorization server, ``txn.put`` + ``txn.commit()`` the answer, return the access token."""
         raise NotImplementedError
 

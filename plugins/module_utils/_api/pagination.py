@@ -146,20 +146,20 @@ def collect_link_pages(
         return followed_link(api_url, link) if link else None
 
     items = list(items_of(first))
-    if not next_link(first):
+    next_url = next_link(first)
+    if not next_url:
         return items
     seen = set()
     last_reply = first
     last = links_of(first).get("last")
-    planned = planned_link_pages({"next": next_link(first), "last": followed_link(api_url, last) if last else None})
+    planned = planned_link_pages({"next": next_url, "last": followed_link(api_url, last) if last else None})
     if planned:
         pages = concurrently(fetch_url, planned, workers)
         for reply in pages:
             items.extend(items_of(reply))
         last_reply = pages[-1]
         seen.update(planned)
-    while next_link(last_reply):
-        next_url = next_link(last_reply)
+    while next_url := next_link(last_reply):
         if next_url in seen or len(seen) >= MAX_PAGES:
             raise ApiError(f"the server's pagination does not advance (links.next repeats {next_url})")
         seen.add(next_url)

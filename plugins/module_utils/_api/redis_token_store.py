@@ -35,7 +35,6 @@ import json
 import secrets
 import threading
 import time
-import traceback
 from typing import Any, Iterator
 
 from ansible_collections.ctcloud.cloud.plugins.module_utils._api.errors import TokenStoreError, redact
@@ -53,7 +52,6 @@ try:
     from redis.exceptions import RedisError, WatchError
 except ImportError:
     HAS_REDIS = False
-    REDIS_IMPORT_ERROR: str | None = traceback.format_exc()
 
     class RedisError(Exception):  # type: ignore[no-redef]  # never raised: no store is built without redis
         pass
@@ -62,7 +60,6 @@ except ImportError:
         pass
 else:
     HAS_REDIS = True
-    REDIS_IMPORT_ERROR = None
 
 KEY_PREFIX = "ctcloud:token:"
 LEASE_PREFIX = "ctcloud:lease:"
