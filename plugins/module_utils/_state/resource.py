@@ -191,6 +191,8 @@ class Resource:
 
     def query(self, object_id: Any = None, key_value: Any = None, q: str | None = None) -> list[dict[str, Any]]:
         """What an info module lists: the object with ``object_id``, else those ``q`` finds; only exact ``key_value`` matches if given."""
+        if object_id is None and not q and key_value is not None:
+            return self.all_by_key(key_value)  # the exact filter, then the plain list when it finds nothing
         if object_id is not None:
             found = self.get(object_id)
             candidates = [found] if found else []
@@ -203,10 +205,7 @@ class Resource:
             candidates = self.list_all(params=params or None)
         if key_value is None:
             return candidates
-        matches = self.same_key(candidates, key_value)
-        if not matches and object_id is None and not q:
-            matches = self.same_key(self.list_all(), key_value)  # as in all_by_key: the exact filter is exact in spaces and NFC
-        return matches
+        return self.same_key(candidates, key_value)
 
     # -- writing -----------------------------------------------------------
 
