@@ -8,7 +8,6 @@ string join.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import uuid
@@ -18,6 +17,7 @@ from typing import Any
 
 from ctcloud_emulator.clock import FIXED_EPOCH, iso_z, parse_reading_time, reading_time
 from ctcloud_emulator.seed_data import TOWNS
+from ctcloud_emulator.web import to_json
 
 Device = dict[str, Any]
 DAY = 86_400
@@ -71,7 +71,7 @@ class DeviceCatalog:
 
     def __init__(self, devices: list[Device]) -> None:
         self.devices = devices
-        self.json_texts = [json.dumps(device, separators=(",", ":"), ensure_ascii=False) for device in devices]
+        self.json_texts = [to_json(device) for device in devices]
         self.index_by_id = {device["id"]: index for index, device in enumerate(devices)}
         # Filter results are cached: the catalog never changes, and CI loops list the same filters.
         self._selections: dict[tuple[str | None, str | None, bool | None], tuple[int, ...]] = {}
@@ -91,17 +91,18 @@ class DeviceCatalog:
     def replace_connection(self, index: int, connection: dict[str, Any]) -> Device:
         """Admin only: the device with a new `connection`; its cached JSON follows. Filters never look at it."""
         self._seeded_connections.setdefault(index, self.devices[index]["connection"])
-        device = {**self.devices[index], "connection": connection}
-        self.devices[index] = device
-        self.json_texts[index] = json.dumps(device, separators=(",", ":"), ensure_ascii=False)
-        return device
+        return self._set_connection(index, connection)
 
     def restore_seeded_connections(self) -> None:
         for index, connection in self._seeded_connections.items():
-            device = {**self.devices[index], "connection": connection}
-            self.devices[index] = device
-            self.json_texts[index] = json.dumps(device, separators=(",", ":"), ensure_ascii=False)
+            self._set_connection(index, connection)
         self._seeded_connections.clear()
+
+    def _set_connection(self, index: int, connection: dict[str, Any]) -> Device:
+        device = {**self.devices[index], "connection": connection}
+        self.devices[index] = device
+        self.json_texts[index] = to_json(device)
+        return device
 
     def select(self, entity_id: str | None, type_key: str | None, active: bool | None) -> tuple[int, ...]:
         """Indexes of the devices matching every filter given (None: no filter), in catalog order."""

@@ -20,7 +20,6 @@ import collections
 import dataclasses
 import http.client
 import ipaddress
-import json
 import os
 import ssl
 import threading
@@ -30,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ctcloud_emulator.devices import DEVICE_TYPES, Device, readings_page
+from ctcloud_emulator.web import to_json
 
 DELIVERY_TIMEOUT_SECONDS = 10.0
 DELIVERY_LOG_SIZE = 100
@@ -215,4 +215,4 @@ def _post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> tuple[
 
 
 def encode(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return to_json(payload).encode("utf-8")

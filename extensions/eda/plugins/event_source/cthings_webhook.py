@@ -125,6 +125,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -366,9 +367,15 @@ def reading_event(payload: dict[str, Any], endpoint: str, received_at: str) -> d
     }
 
 
+@functools.lru_cache(maxsize=1)
+def _reading_validator() -> Any:
+    """Built once, on the first request: the schema never changes (Settings.from_args checked that jsonschema is there)."""
+    return jsonschema.Draft202012Validator(READING_SCHEMA)
+
+
 def _schema_problem(payload: Any) -> str | None:
     """Where the body departs from the vendor's shape, without quoting it (the answer and the log must not echo it)."""
-    errors = sorted(jsonschema.Draft202012Validator(READING_SCHEMA).iter_errors(payload), key=lambda error: list(error.absolute_path))
+    errors = sorted(_reading_validator().iter_errors(payload), key=lambda error: list(error.absolute_path))
     if not errors:
         return None
     error = errors[0]
